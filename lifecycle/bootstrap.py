@@ -1,0 +1,35 @@
+"""Open the engine on a data folder: database, migrations, document store and signing key."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from lifecycle import db, migrate
+from lifecycle.log.note import SIGNING_KEY_FILE, generate_signing_key
+from lifecycle.service import SYSTEM, Lifecycle, utcnow
+
+DEFAULT_ORIGIN = "lifecycle.local/log"
+
+
+def open_lifecycle(data_dir: Path | None = None, *, url: str | None = None,
+                   clock: Callable[[], datetime] = utcnow, migrate_schema: bool = True,
+                   origin: str | None = None) -> Lifecycle:
+    folder = Path(data_dir) if data_dir else db.data_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    engine = db.make_engine(url or db.database_url(folder))
+    if migrate_schema:
+        migrate.upgrade(engine)
+    if not (folder / SIGNING_KEY_FILE).exists():
+        generate_signing_key(folder, origin or os.environ.get("LIFECYCLE_ORIGIN", DEFAULT_ORIGIN))
+    return Lifecycle(engine=engine, data_dir=folder, clock=clock)
+
+
+def init(lc: Lifecycle, *, admin: str = "admin", password: str | None = None) -> str | None:
+    """Create the first admin unless there is one; return its token (None if it existed)."""
+    if any(u.role == "admin" for u in lc.users()):
+        return None
+    _, token = lc.create_user(actor=SYSTEM, username=admin, role="admin", password=password)
+    return token

@@ -1,0 +1,103 @@
+"""The `lifecycle` command line (DESIGN §5)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from lifecycle.bootstrap import init as init_admin
+from lifecycle.bootstrap import open_lifecycle
+from lifecycle.audit.cli import audit_app
+from lifecycle.errors import LifecycleError
+from lifecycle.service import SYSTEM
+
+app = typer.Typer(help="lifecycle: public works under civil-society oversight.",
+                  no_args_is_help=True, add_completion=False)
+users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+err = Console(stderr=True)
+
+
+def _data_dir(value: Optional[Path]) -> Path:
+    return (value or Path(os.environ.get("LIFECYCLE_DATA_DIR", "./lifecycle-data"))).resolve()
+
+
+DataDir = typer.Option(None, "--data-dir", help="Data folder (default $LIFECYCLE_DATA_DIR or "
+                                                "./lifecycle-data).")
+
+
+@app.command()
+def init(data_dir: Optional[Path] = DataDir,
+         admin: str = typer.Option("admin", help="Username of the first admin."),
+         password: Optional[str] = typer.Option(None, help="Web password of the first admin.")):
+    """Create the data folder, run migrations and create the first admin (prints its token)."""
+    lc = open_lifecycle(_data_dir(data_dir))
+    token = init_admin(lc, admin=admin, password=password)
+    if token is None:
+        typer.echo(f"already initialised: {lc.data_dir}")
+        return
+    typer.echo(f"data folder: {lc.data_dir}")
+    typer.echo(f"admin user: {admin}; its API token (shown once):")
+    typer.echo(token)
+
+
+@app.command()
+def demo(data_dir: Optional[Path] = DataDir):
+    """Init plus a realistic demo dataset; prints `role username token` per demo user."""
+    from lifecycle.demo import build_demo
+
+    folder = _data_dir(data_dir)
+    for role, username, token in build_demo(folder):
+        typer.echo(f"{role} {username} {token}")
+
+
+@app.command()
+def serve(demo: bool = typer.Option(False, "--demo", help="Load the demo data first if the "
+                                                           "data folder is empty."),
+          host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
+          data_dir: Optional[Path] = DataDir):
+    """Serve the web app and the API with uvicorn."""
+    import uvicorn
+
+    folder = _data_dir(data_dir)
+    os.environ["LIFECYCLE_DATA_DIR"] = str(folder)
+    if demo:
+        from lifecycle.demo import build_demo, has_data
+
+        if not has_data(folder):
+            err.print("building the demo data…")
+            for role, username, token in build_demo(folder):
+                typer.echo(f"{role} {username} {token}")
+    else:
+        lc = open_lifecycle(folder)
+        token = init_admin(lc)
+        if token:
+            typer.echo(f"admin admin {token}")
+    uvicorn.run("api.main:create_app", factory=True, host=host, port=port)
+
+
+@users_app.command("add")
+def users_add(username: str,
+              role: str = typer.Option(..., help="admin, official, member or auditor"),
+              entity: Optional[str] = typer.Option(None, help="The official's public entity."),
+              password: Optional[str] = typer.Option(None, help="Web password."),
+              data_dir: Optional[Path] = DataDir):
+    """Add a user; prints its API token once, alone on the last line."""
+    lc = open_lifecycle(_data_dir(data_dir))
+    try:
+        user, token = lc.create_user(actor=SYSTEM, username=username, role=role, entity=entity,
+                                     password=password)
+    except LifecycleError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+    typer.echo(f"user {user.username} (id {user.id}, {user.role}) created; API token:")
+    typer.echo(token)
+
+
+def main() -> None:  # pragma: no cover
+    app()

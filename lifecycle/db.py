@@ -1,0 +1,122 @@
+"""Tables and the database engine.
+
+The log tables (`log_entries`, `merkle_nodes`, `log_head`) are the record; `networks` and `works`
+are projections — the reducer's output stored for listing and search — and `users` holds
+credentials, which never enter the log.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import BigInteger, Column, Integer, LargeBinary, Text, event
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, SQLModel, create_engine
+
+WRITE_OPTION = "lifecycle_write"
+
+
+class LogEntry(SQLModel, table=True):
+    __tablename__ = "log_entries"
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    entry: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    leaf_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    type: str = Field(index=True)
+    work_id: int | None = Field(default=None, index=True)
+    at: str
+
+
+class MerkleNode(SQLModel, table=True):
+    """Hash of the complete subtree of 2**level leaves starting at leaf idx * 2**level."""
+
+    __tablename__ = "merkle_nodes"
+    level: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    idx: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class LogHead(SQLModel, table=True):
+    """One row. Write commands lock it first, so appends are serialized in commit order."""
+
+    __tablename__ = "log_head"
+    id: int = Field(default=1, primary_key=True)
+    size: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    head: str = Field(default="0" * 64)  # leaf hash of the last entry, hex
+    frontier: str = Field(default="", sa_column=Column(Text, nullable=False))  # hex roots, ","
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    username: str = Field(index=True, unique=True)
+    role: str
+    entity: str | None = None
+    token_hash: str = Field(index=True, unique=True)
+    password_hash: str | None = None
+    created_at: str
+
+
+class NetworkRow(SQLModel, table=True):
+    __tablename__ = "networks"
+    id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    name: str
+    region: str = Field(index=True)
+    state: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class WorkRow(SQLModel, table=True):
+    __tablename__ = "works"
+    id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    code: str = Field(index=True, unique=True)
+    title: str
+    entity: str = Field(index=True)
+    region: str = Field(index=True)
+    network_id: int = Field(index=True)
+    stage: str = Field(index=True)
+    version: int
+    last_change_at: str
+    state: str = Field(sa_column=Column(Text, nullable=False))
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("LIFECYCLE_DATA_DIR", "./lifecycle-data")).resolve()
+
+
+def database_url(folder: Path | None = None) -> str:
+    url = os.environ.get("LIFECYCLE_DATABASE_URL")
+    if url:
+        return url
+    folder = folder or data_dir()
+    return f"sqlite:///{folder / 'lifecycle.db'}"
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        _sqlite_setup(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    """WAL, and transactions we open ourselves: a write takes the database's write lock at
+    BEGIN IMMEDIATE, before it reads the state it will change (DESIGN §1)."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        immediate = conn.get_execution_options().get(WRITE_OPTION)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"

@@ -1,0 +1,750 @@
+"""Service commands. One command = one database transaction:
+load state -> check permissions -> evaluate guards -> append events -> update projections.
+
+Every write locks the log head first (BEGIN IMMEDIATE on SQLite, a row lock on PostgreSQL), so
+commands that touch the same work are serialized and the log's order is the commit order.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import IO
+
+from pwdlib import PasswordHash
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from lifecycle import validation as check
+from lifecycle.db import (
+    WRITE_OPTION,
+    LogEntry,
+    LogHead,
+    MerkleNode,
+    NetworkRow,
+    User,
+    WorkRow,
+)
+from lifecycle.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    LifecycleError,
+    NotFound,
+    PreconditionFailed,
+    Refused,
+)
+from lifecycle.guards import GuardResult, GuardState, evaluate, failures, red_flags
+from lifecycle.log.canonical import encode, format_time, parse_time
+from lifecycle.log.merkle import leaf_hash, nodes_to_store_on_append, root_from_frontier
+from lifecycle.model import DEFAULT_SLA_DAYS, Network, Policy, Proposal, State, UserInfo, Work
+from lifecycle.reducer import apply
+from lifecycle.states import FINAL_STAGES, SECTORS, STAGES, destination, spec_for
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+_passwords = PasswordHash.recommended()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: an authenticated user, or the system itself (init, demo set-up)."""
+
+    id: int | str
+    username: str
+    role: str
+    entity: str | None = None
+
+    def as_log(self) -> dict:
+        return {"id": self.id, "role": self.role}
+
+
+SYSTEM = Actor(id="system", username="system", role="system")
+
+
+@dataclass(frozen=True)
+class ApplyOutcome:
+    applied: bool
+    work: Work
+    proposal: Proposal
+    results: list[GuardResult]
+    entry: dict
+
+
+@dataclass
+class WorkPage:
+    works: list[WorkRow]
+    next_cursor: str | None
+
+
+def _require(actor: Actor, *roles: str) -> None:
+    if actor.role not in roles and actor.role != "system":
+        raise Forbidden(f"this needs the role {' or '.join(roles)}; you are {actor.role}")
+
+
+class _Tx:
+    """One write transaction: the part of the state it loaded, and the entries it appends."""
+
+    def __init__(self, session: Session, head: LogHead, at: datetime):
+        self.session = session
+        self.head = head
+        self.at = format_time(at)
+        self.at_dt = parse_time(self.at)
+        self.state = State(size=head.size, head=head.head)
+        self.frontier = [bytes.fromhex(h) for h in head.frontier.split(",") if h]
+        self._loaded: dict[tuple[str, int], str] = {}
+        self.entries: list[dict] = []
+
+    def network(self, network_id: int) -> Network:
+        if network_id not in self.state.networks:
+            row = self.session.get(NetworkRow, network_id)
+            if row is None:
+                raise NotFound(f"network {network_id} not found")
+            self.state.networks[network_id] = Network.from_dict(json.loads(row.state))
+            self._loaded[("network", network_id)] = row.state
+        return self.state.networks[network_id]
+
+    def work(self, work_id: int) -> Work:
+        if work_id not in self.state.works:
+            row = self.session.get(WorkRow, work_id)
+            if row is None:
+                raise NotFound(f"work {work_id} not found")
+            self.state.works[work_id] = Work.from_dict(json.loads(row.state))
+            self._loaded[("work", work_id)] = row.state
+        return self.state.works[work_id]
+
+    def emit(self, type_: str, actor: Actor, data: dict) -> dict:
+        """Append one entry to the log and apply it to the loaded state."""
+        entry = {
+            "v": 1,
+            "seq": self.head.size,
+            "prev": self.head.head,
+            "at": self.at,
+            "type": type_,
+            "actor": actor.as_log(),
+            "data": data,
+        }
+        raw = encode(entry)
+        leaf = leaf_hash(raw)
+        self.frontier, nodes = nodes_to_store_on_append(self.frontier, self.head.size, leaf)
+        self.session.execute(insert(LogEntry).values(
+            seq=entry["seq"], entry=raw, leaf_hash=leaf, type=type_,
+            work_id=data.get("work_id"), at=self.at))
+        self.session.execute(insert(MerkleNode), [
+            {"level": level, "idx": idx, "hash": h} for level, idx, h in nodes])
+        self.head.size += 1
+        self.head.head = leaf.hex()
+        apply(self.state, entry)
+        self.entries.append(entry)
+        return entry
+
+    def flush(self) -> None:
+        """Write the projections the entries changed, then the new log head."""
+        for network_id, network in self.state.networks.items():
+            self._store("network", network_id, network.to_dict(), NetworkRow,
+                        {"name": network.name, "region": network.region})
+        for work_id, work in self.state.works.items():
+            self._store("work", work_id, work.to_dict(), WorkRow, {
+                "code": work.code, "title": work.title, "entity": work.entity,
+                "region": work.region, "network_id": work.network_id, "stage": work.stage,
+                "version": work.version, "last_change_at": work.last_change_at})
+        self.head.frontier = ",".join(h.hex() for h in self.frontier)
+        self.session.add(self.head)
+        self.session.flush()
+
+    def _store(self, kind: str, key: int, data: dict, table, columns: dict) -> None:
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        before = self._loaded.get((kind, key))
+        if before == text:
+            return
+        if before is None:
+            self.session.execute(insert(table).values(id=key, state=text, **columns))
+        else:
+            self.session.execute(
+                update(table).where(table.id == key).values(state=text, **columns))
+
+
+class Lifecycle:
+    """The engine: commands that change state, and the queries that read it."""
+
+    def __init__(self, *, engine: Engine, data_dir: Path, clock: Callable[[], datetime] = utcnow,
+                 max_upload_bytes: int = MAX_UPLOAD_BYTES):
+        self.engine = engine
+        self.write_engine = engine.execution_options(**{WRITE_OPTION: True})
+        self.data_dir = Path(data_dir)
+        self.clock = clock
+        self.max_upload_bytes = max_upload_bytes
+        # Test hook: called after a command's entries are written, before commit.
+        self.before_commit: Callable[[_Tx], None] | None = None
+
+    # ------------------------------------------------------------------ transactions
+    @contextmanager
+    def _write(self) -> Iterator[_Tx]:
+        with Session(self.write_engine, expire_on_commit=False) as session:
+            with session.begin():
+                head = session.execute(
+                    select(LogHead).where(LogHead.id == 1).with_for_update()
+                ).scalar_one_or_none()
+                if head is None:
+                    head = LogHead(id=1, size=0, head="0" * 64, frontier="")
+                    session.add(head)
+                    session.flush()
+                tx = _Tx(session, head, self.clock())
+                try:
+                    yield tx
+                    tx.flush()
+                    if self.before_commit is not None:
+                        self.before_commit(tx)
+                except IntegrityError as exc:
+                    raise Conflict(f"conflicting change: {exc.orig}") from exc
+
+    def _read(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    def _next_id(self, tx: _Tx, table) -> int:
+        return (tx.session.execute(select(func.max(table.id))).scalar() or 0) + 1
+
+    # ------------------------------------------------------------------ users
+    def create_user(self, *, actor: Actor, username: str, role: str, entity: str | None = None,
+                    password: str | None = None) -> tuple[UserInfo, str]:
+        """Create a user and return the API token, which is stored only as its SHA-256."""
+        _require(actor, "admin")
+        username = check.username(username)
+        role = check.choice("role", role, check.ROLES)
+        entity = check.text("entity", entity, required=role == "official") or None
+        if password is not None:
+            password = check.text("password", password, max_len=200)
+            if len(password) < 8:
+                raise Invalid("password", "must have at least 8 characters")
+        token = secrets.token_urlsafe(32)
+        with self._write() as tx:
+            if tx.session.execute(select(User.id).where(User.username == username)).first():
+                raise Conflict(f"username {username!r} is taken",
+                               [{"field": "username", "message": "is taken"}])
+            user_id = self._next_id(tx, User)
+            tx.session.add(User(
+                id=user_id, username=username, role=role, entity=entity,
+                token_hash=hash_token(token),
+                password_hash=_passwords.hash(password) if password else None,
+                created_at=tx.at))
+            tx.emit("user.registered", actor, {
+                "user_id": user_id, "username": username, "role": role, "entity": entity})
+        return UserInfo(user_id, username, role, entity), token
+
+    def set_password(self, *, user_id: int, password: str) -> None:
+        with Session(self.engine) as session, session.begin():
+            user = session.get(User, user_id)
+            if user is None:
+                raise NotFound(f"user {user_id} not found")
+            user.password_hash = _passwords.hash(password)
+
+    def authenticate_token(self, token: str | None) -> Actor | None:
+        if not token:
+            return None
+        with self._read() as session:
+            user = session.execute(
+                select(User).where(User.token_hash == hash_token(token))).scalar_one_or_none()
+        return _actor(user) if user else None
+
+    def authenticate_password(self, username: str, password: str) -> Actor | None:
+        with self._read() as session:
+            user = session.execute(
+                select(User).where(User.username == username)).scalar_one_or_none()
+        if user is None or not user.password_hash:
+            _passwords.hash(password)  # same cost whether or not the user exists
+            return None
+        return _actor(user) if _passwords.verify(password, user.password_hash) else None
+
+    def user(self, user_id: int) -> User:
+        with self._read() as session:
+            user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"user {user_id} not found")
+        return user
+
+    def users(self) -> list[User]:
+        with self._read() as session:
+            return list(session.execute(select(User).order_by(User.id)).scalars())
+
+    # ------------------------------------------------------------------ networks
+    def create_network(self, *, actor: Actor, name: str, region: str) -> Network:
+        _require(actor, "admin")
+        name = check.text("name", name)
+        region = check.text("region", region, max_len=100)
+        with self._write() as tx:
+            network_id = self._next_id(tx, NetworkRow)
+            tx.emit("network.created", actor,
+                    {"network_id": network_id, "name": name, "region": region})
+            return tx.state.networks[network_id]
+
+    def set_policy(self, *, actor: Actor, network_id: int, **fields) -> Network:
+        """Replace the network's policy with a new version; omitted fields keep their value."""
+        _require(actor, "admin")
+        with self._write() as tx:
+            network = tx.network(network_id)
+            settings = network.policy.settings()
+            for key, value in fields.items():
+                if value is None:
+                    continue
+                if key not in settings:
+                    raise Invalid(key, "is not a policy field")
+                settings[key] = _policy_value(key, value)
+            tx.emit("policy.set", actor, {"network_id": network_id,
+                                          "version": network.policy.version + 1,
+                                          "policy": settings})
+            return network
+
+    def add_member(self, *, actor: Actor, network_id: int, user_id: int, organization: str,
+                   sector: str, constituencies: list[str] | None = None) -> Network:
+        _require(actor, "admin")
+        organization = check.text("organization", organization)
+        sector = check.sector(sector)
+        constituencies = check.constituencies(constituencies)
+        with self._write() as tx:
+            network = tx.network(network_id)
+            user = tx.session.get(User, user_id)
+            if user is None:
+                raise NotFound(f"user {user_id} not found")
+            if user.role != "member":
+                raise Invalid("user_id", f"user {user.username} has the role {user.role}, "
+                                         "not member")
+            if network.active_member(user_id):
+                raise Conflict(f"{user.username} is already a member of this network")
+            tx.emit("member.joined", actor, {
+                "network_id": network_id, "user_id": user_id, "username": user.username,
+                "organization": organization, "sector": sector,
+                "constituencies": constituencies})
+            return network
+
+    def remove_member(self, *, actor: Actor, network_id: int, user_id: int) -> Network:
+        _require(actor, "admin")
+        with self._write() as tx:
+            network = tx.network(network_id)
+            if not network.active_member(user_id):
+                raise NotFound(f"user {user_id} is not a member of network {network_id}")
+            tx.emit("member.left", actor, {"network_id": network_id, "user_id": user_id})
+            return network
+
+    # ------------------------------------------------------------------ works
+    def register_work(self, *, actor: Actor, code: str, title: str, entity: str | None,
+                      region: str, network_id: int, reference_amount, currency: str = "PEN"
+                      ) -> Work:
+        _require(actor, "official")
+        code = check.text("code", code, max_len=64)
+        title = check.text("title", title, max_len=300)
+        entity = check.text("entity", entity or actor.entity or "")
+        if actor.role == "official" and entity != actor.entity:
+            raise Forbidden(f"you register works of {actor.entity}, not of {entity}")
+        region = check.text("region", region, max_len=100)
+        amount = check.amount("reference_amount", reference_amount)
+        currency = check.currency("currency", currency)
+        with self._write() as tx:
+            tx.network(network_id)
+            if tx.session.execute(select(WorkRow.id).where(WorkRow.code == code)).first():
+                raise Conflict(f"a work with code {code!r} exists",
+                               [{"field": "code", "message": "is taken"}])
+            work_id = self._next_id(tx, WorkRow)
+            tx.emit("work.registered", actor, {
+                "work_id": work_id, "code": code, "title": title, "entity": entity,
+                "region": region, "network_id": network_id, "reference_amount": amount,
+                "currency": currency})
+            return tx.state.works[work_id]
+
+    def _official_work(self, tx: _Tx, actor: Actor, work_id: int) -> Work:
+        _require(actor, "official")
+        work = tx.work(work_id)
+        if actor.role == "official" and work.entity != actor.entity:
+            raise Forbidden(f"work {work.code} belongs to {work.entity}; you act for {actor.entity}")
+        return work
+
+    def _member_work(self, tx: _Tx, actor: Actor, work_id: int) -> tuple[Work, Network]:
+        _require(actor, "member")
+        work = tx.work(work_id)
+        network = tx.network(work.network_id)
+        if actor.role == "member" and network.active_member(actor.id) is None:
+            raise Forbidden(f"you are not a member of the network {network.name} "
+                            f"that oversees work {work.code}")
+        return work, network
+
+    def attach_document(self, *, actor: Actor, work_id: int, kind: str, title: str,
+                        filename: str, content: bytes | IO[bytes],
+                        media_type: str = "application/octet-stream") -> Work:
+        """Store the file by its SHA-256 in the data folder and log its attachment."""
+        kind = check.choice("kind", kind, check.DOCUMENT_KINDS)
+        title = check.text("title", title, max_len=300)
+        filename = check.text("file", os.path.basename(filename or "") or "document",
+                              max_len=255)
+        media_type = check.text("file", media_type or "application/octet-stream", max_len=100)
+        with self._write() as tx:
+            work = self._official_work(tx, actor, work_id)
+            if work.stage in FINAL_STAGES:
+                raise Conflict(f"work {work.code} is {work.stage}; no more documents")
+            sha256, size = self._store_blob(content)
+            tx.emit("document.attached", actor, {
+                "work_id": work_id, "document_id": len(work.documents) + 1, "kind": kind,
+                "title": title, "filename": filename, "media_type": media_type,
+                "sha256": sha256, "size": size})
+            return work
+
+    def _store_blob(self, content: bytes | IO[bytes]) -> tuple[str, int]:
+        # Content-addressed: a file left behind by a transaction that then failed is harmless,
+        # nothing refers to it, and a later attach of the same bytes reuses it.
+        store = self.data_dir / "documents"
+        store.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        size = 0
+        fd, tmp = tempfile.mkstemp(dir=store, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                chunks = [content] if isinstance(content, bytes) else iter(
+                    lambda: content.read(1 << 20), b"")
+                for chunk in chunks:
+                    size += len(chunk)
+                    if size > self.max_upload_bytes:
+                        raise Invalid("file", f"is larger than {self.max_upload_bytes} bytes")
+                    digest.update(chunk)
+                    out.write(chunk)
+            if size == 0:
+                raise Invalid("file", "is empty")
+            sha = digest.hexdigest()
+            target = store / sha[:2] / sha
+            target.parent.mkdir(exist_ok=True)
+            os.replace(tmp, target)
+            return sha, size
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def document_path(self, sha256: str) -> Path:
+        return self.data_dir / "documents" / sha256[:2] / sha256
+
+    def file_observation(self, *, actor: Actor, work_id: int, text: str) -> Work:
+        text = check.text("text", text, max_len=5000)
+        with self._write() as tx:
+            work, _ = self._member_work(tx, actor, work_id)
+            _not_final(work)
+            tx.emit("observation.filed", actor, {
+                "work_id": work_id, "observation_id": len(work.observations) + 1, "text": text})
+            return work
+
+    def answer_observation(self, *, actor: Actor, work_id: int, observation_id: int,
+                           text: str) -> Work:
+        text = check.text("text", text, max_len=5000)
+        with self._write() as tx:
+            work = self._official_work(tx, actor, work_id)
+            observation = work.observation(observation_id)
+            if observation is None:
+                raise NotFound(f"observation {observation_id} of work {work.code} not found")
+            if observation.answer is not None:
+                raise Conflict(f"observation {observation_id} is already answered")
+            tx.emit("observation.answered", actor, {
+                "work_id": work_id, "observation_id": observation_id, "text": text})
+            return work
+
+    def declare_conflict(self, *, actor: Actor, work_id: int, statement: str) -> Work:
+        statement = check.text("statement", statement, max_len=2000)
+        with self._write() as tx:
+            work, _ = self._member_work(tx, actor, work_id)
+            if work.conflicted(actor.id):
+                raise Conflict("you have already declared a conflict of interest on this work")
+            tx.emit("conflict.declared", actor, {"work_id": work_id, "statement": statement})
+            return work
+
+    # ------------------------------------------------------------------ proposals
+    def open_proposal(self, *, actor: Actor, work_id: int, trigger: str, justification: str,
+                      award: dict | None = None) -> Proposal:
+        trigger = check.trigger(trigger)
+        justification = check.text("justification", justification, max_len=5000,
+                                    required=trigger == "suspend")
+        award_data = _award(award) if trigger == "award" else None
+        if award is not None and trigger != "award":
+            raise Invalid("award", "only an award proposal carries award data")
+        with self._write() as tx:
+            work = self._official_work(tx, actor, work_id)
+            network = tx.network(work.network_id)
+            if work.open_proposal is not None:
+                raise Conflict(f"work {work.code} already has an open proposal "
+                               f"(#{work.open_proposal.id})")
+            spec = spec_for(trigger)
+            origin = (work.suspended_from or {}).get("stage")
+            if destination(work.stage, trigger, origin) is None:
+                raise Refused(f"{trigger} is not allowed from stage {work.stage}", [{
+                    "guard": "stage",
+                    "message": f"{trigger} is not allowed from stage {work.stage}"}])
+            flags = red_flags(work.reference_amount, award_data, network.policy)
+            data = {"work_id": work_id, "proposal_id": len(work.proposals) + 1,
+                    "trigger": spec.trigger, "justification": justification,
+                    "red_flags": flags}
+            if award_data is not None:
+                data["award"] = award_data
+            tx.emit("proposal.opened", actor, data)
+            return work.proposals[-1]
+
+    def _open_proposal(self, work: Work, proposal_id: int) -> Proposal:
+        proposal = work.proposal(proposal_id)
+        if proposal is None:
+            raise NotFound(f"proposal {proposal_id} of work {work.code} not found")
+        if proposal.status != "open":
+            raise Conflict(f"proposal {proposal_id} is no longer open ({proposal.status})")
+        return proposal
+
+    def withdraw_proposal(self, *, actor: Actor, work_id: int, proposal_id: int) -> Proposal:
+        with self._write() as tx:
+            work = self._official_work(tx, actor, work_id)
+            proposal = self._open_proposal(work, proposal_id)
+            tx.emit("proposal.withdrawn", actor, {"work_id": work_id, "proposal_id": proposal_id})
+            return proposal
+
+    def record_signoff(self, *, actor: Actor, work_id: int, proposal_id: int, decision: str,
+                       reason: str | None = None) -> Proposal:
+        decision = check.choice("decision", decision, check.DECISIONS)
+        reason = check.text("reason", reason, max_len=5000, required=decision == "block")
+        with self._write() as tx:
+            work, _ = self._member_work(tx, actor, work_id)
+            proposal = self._open_proposal(work, proposal_id)
+            if proposal.opened_by == actor.id:
+                raise Forbidden("you opened this proposal; you cannot sign it off")
+            spec = spec_for(proposal.trigger)
+            if spec is not None and not spec.signoff:
+                raise Conflict(f"{proposal.trigger} needs no sign-off")
+            data = {"work_id": work_id, "proposal_id": proposal_id, "decision": decision}
+            if reason:
+                data["reason"] = reason
+            tx.emit("signoff.recorded", actor, data)
+            return proposal
+
+    def apply_proposal(self, *, actor: Actor, work_id: int, proposal_id: int,
+                       if_match: int | None = None) -> ApplyOutcome:
+        """Evaluate every guard; apply the transition or log its refusal. Both are committed.
+        The caller turns a refusal into a 409 that lists each failing guard."""
+        with self._write() as tx:
+            work = self._official_work(tx, actor, work_id)
+            if if_match is not None and if_match != work.version:
+                raise PreconditionFailed(
+                    f"work {work.code} is at version {work.version}, not {if_match}")
+            proposal = self._open_proposal(work, proposal_id)
+            network = tx.network(work.network_id)
+            results = evaluate(GuardState(work, network), proposal, network.policy, tx.at_dt)
+            verdicts = [r.as_dict() for r in results]
+            if failures(results):
+                entry = tx.emit("transition.refused", actor, {
+                    "work_id": work_id, "proposal_id": proposal_id,
+                    "trigger": proposal.trigger, "stage": work.stage, "guards": verdicts})
+                return ApplyOutcome(False, work, proposal, results, entry)
+            origin = (work.suspended_from or {}).get("stage")
+            target = destination(work.stage, proposal.trigger, origin)
+            entry = tx.emit("transition.applied", actor, {
+                "work_id": work_id, "proposal_id": proposal_id, "trigger": proposal.trigger,
+                "from": work.stage, "to": target, "guards": verdicts})
+            return ApplyOutcome(True, work, proposal, results, entry)
+
+    # ------------------------------------------------------------------ reads
+    def get_work(self, work_id: int) -> Work:
+        with self._read() as session:
+            row = session.get(WorkRow, work_id)
+        if row is None:
+            raise NotFound(f"work {work_id} not found")
+        return Work.from_dict(json.loads(row.state))
+
+    def get_network(self, network_id: int) -> Network:
+        with self._read() as session:
+            row = session.get(NetworkRow, network_id)
+        if row is None:
+            raise NotFound(f"network {network_id} not found")
+        return Network.from_dict(json.loads(row.state))
+
+    def list_networks(self) -> list[Network]:
+        with self._read() as session:
+            rows = session.execute(select(NetworkRow).order_by(NetworkRow.id)).scalars()
+            return [Network.from_dict(json.loads(r.state)) for r in rows]
+
+    def dry_run(self, work: Work, network: Network | None = None,
+                at: datetime | None = None) -> list[GuardResult]:
+        """The guards of the open proposal as they stand now, without applying anything."""
+        proposal = work.open_proposal
+        if proposal is None:
+            return []
+        network = network or self.get_network(work.network_id)
+        at = parse_time(format_time(at or self.clock()))
+        return evaluate(GuardState(work, network), proposal, network.policy, at)
+
+    def is_stalled(self, row: WorkRow, policies: dict[int, Policy], now: datetime) -> int | None:
+        """Days past the stage's service level, or None when the work is not stalled."""
+        if row.stage in FINAL_STAGES:
+            return None
+        policy = policies.get(row.network_id) or Policy()
+        sla = policy.stage_sla_days.get(row.stage)
+        if sla is None:
+            return None
+        overdue = now - parse_time(row.last_change_at) - timedelta(days=sla)
+        return overdue.days if overdue > timedelta(0) else None
+
+    def _policies(self, session: Session) -> dict[int, Policy]:
+        rows = session.execute(select(NetworkRow)).scalars()
+        return {r.id: Network.from_dict(json.loads(r.state)).policy for r in rows}
+
+    def list_works(self, *, stage: str | None = None, region: str | None = None,
+                   network_id: int | None = None, stalled: bool | None = None,
+                   entity: str | None = None, search: str | None = None, limit: int = 50,
+                   cursor: str | None = None) -> WorkPage:
+        """Works in id order, a page at a time; the cursor is the last id seen, opaque."""
+        limit = check.positive_int("limit", limit, minimum=1, maximum=500)
+        after = _decode_cursor(cursor)
+        query = select(WorkRow).where(WorkRow.id > after).order_by(WorkRow.id)
+        if stage:
+            query = query.where(WorkRow.stage == check.choice("stage", stage, STAGES))
+        if region:
+            query = query.where(WorkRow.region == region)
+        if network_id is not None:
+            query = query.where(WorkRow.network_id == network_id)
+        if entity:
+            query = query.where(WorkRow.entity == entity)
+        if search:
+            pattern = f"%{search.strip().lower()}%"
+            query = query.where(func.lower(WorkRow.code).like(pattern)
+                                | func.lower(WorkRow.title).like(pattern))
+        with self._read() as session:
+            if stalled is None:
+                rows = list(session.execute(query.limit(limit + 1)).scalars())
+            else:
+                policies, now = self._policies(session), self.clock()
+                rows = []
+                for row in session.execute(query).scalars():
+                    if (self.is_stalled(row, policies, now) is not None) == stalled:
+                        rows.append(row)
+                        if len(rows) > limit:
+                            break
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return WorkPage(rows, _encode_cursor(rows[-1].id) if more and rows else None)
+
+    def stalled_report(self) -> list[dict]:
+        """Stalled works, most overdue first."""
+        with self._read() as session:
+            policies, now = self._policies(session), self.clock()
+            report = []
+            for row in session.execute(select(WorkRow).order_by(WorkRow.id)).scalars():
+                overdue = self.is_stalled(row, policies, now)
+                if overdue is not None:
+                    policy = policies.get(row.network_id) or Policy()
+                    report.append({"work_id": row.id, "code": row.code, "title": row.title,
+                                   "region": row.region, "network_id": row.network_id,
+                                   "stage": row.stage, "since": row.last_change_at,
+                                   "sla_days": policy.stage_sla_days[row.stage],
+                                   "days_overdue": overdue})
+        report.sort(key=lambda r: (-r["days_overdue"], r["work_id"]))
+        return report
+
+    def counts(self) -> dict:
+        """Works per stage and per region, for the portal."""
+        with self._read() as session:
+            by_stage = dict(session.execute(
+                select(WorkRow.stage, func.count()).group_by(WorkRow.stage)).all())
+            by_region = dict(session.execute(
+                select(WorkRow.region, func.count()).group_by(WorkRow.region)).all())
+        return {"stage": by_stage, "region": by_region}
+
+    def history(self, work_id: int) -> list[dict]:
+        self.get_work(work_id)
+        with self._read() as session:
+            rows = session.execute(select(LogEntry.entry).where(LogEntry.work_id == work_id)
+                                   .order_by(LogEntry.seq)).scalars()
+            return [json.loads(raw) for raw in rows]
+
+    def log_size(self) -> int:
+        with self._read() as session:
+            head = session.get(LogHead, 1)
+            return head.size if head else 0
+
+    def log_head(self) -> tuple[int, bytes]:
+        """Size and root of the log as committed, from the stored frontier (no tree walk)."""
+        with self._read() as session:
+            head = session.get(LogHead, 1)
+        if head is None:
+            return 0, root_from_frontier([])
+        frontier = [bytes.fromhex(h) for h in head.frontier.split(",") if h]
+        return head.size, root_from_frontier(frontier)
+
+    def entries(self, *, after: int = -1, limit: int = 100) -> list[bytes]:
+        """Raw entry bytes in seq order, starting after `after`."""
+        with self._read() as session:
+            return list(session.execute(
+                select(LogEntry.entry).where(LogEntry.seq > after)
+                .order_by(LogEntry.seq).limit(limit)).scalars())
+
+
+def _actor(user: User) -> Actor:
+    return Actor(id=user.id, username=user.username, role=user.role, entity=user.entity)
+
+
+def _not_final(work: Work) -> None:
+    if work.stage in FINAL_STAGES:
+        raise Conflict(f"work {work.code} is {work.stage}")
+
+
+def _award(award) -> dict:
+    if not isinstance(award, dict):
+        raise Invalid("award", "an award proposal needs {supplier, amount, bidders}")
+    supplier = check.text("award.supplier", award.get("supplier"))
+    amount = check.amount("award.amount", award.get("amount"))
+    bidders = check.positive_int("award.bidders", award.get("bidders"), minimum=1, maximum=10_000)
+    return {"supplier": supplier, "amount": amount, "bidders": bidders}
+
+
+def _policy_value(key: str, value):
+    if key in ("min_approvals", "min_sectors"):
+        return check.positive_int(key, value, minimum=1, maximum=100)
+    if key in ("min_tender_days", "award_tolerance_pct"):
+        return check.positive_int(key, value, minimum=0, maximum=1000)
+    if key == "required_sectors":
+        if not isinstance(value, list):
+            raise Invalid(key, "must be a list of sectors")
+        for sector in value:
+            check.choice(key, sector, SECTORS)
+        return sorted(set(value))
+    if key == "stage_sla_days":
+        if not isinstance(value, dict):
+            raise Invalid(key, "must map stages to days")
+        merged = dict(DEFAULT_SLA_DAYS)
+        for stage, days in value.items():
+            check.choice(key, stage, tuple(DEFAULT_SLA_DAYS))
+            merged[stage] = check.positive_int(f"{key}.{stage}", days, minimum=1, maximum=10_000)
+        return merged
+    raise Invalid(key, "is not a policy field")  # pragma: no cover - callers check the key
+
+
+def _encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"w{last_id}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not raw.startswith("w"):
+            raise ValueError
+        return int(raw[1:])
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Invalid("cursor", "is not a cursor this API gave out") from exc
+
+
+__all__ = ["SYSTEM", "Actor", "ApplyOutcome", "Lifecycle", "LifecycleError", "hash_token"]
