@@ -88,20 +88,31 @@ def _to_error(problem: _Invalid) -> CanonicalError:
 # --------------------------------------------------------------------------- walk
 
 
-def _check_string(text: str) -> None:
-    """ASCII is always valid NFC; only non-ASCII text needs the slow checks."""
-    if text.isascii():
-        return
+def _check_string(text: str) -> bool:
+    """Validate a non-ASCII string; return True if it has characters beyond the BMP.
+
+    Callers skip ASCII strings (``str.isascii`` is O(1) in CPython) because
+    ASCII is always valid NFC - that keeps the common case cheap.
+    """
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise _Invalid("string contains a lone surrogate") from None
     if not unicodedata.is_normalized("NFC", text):
         raise _Invalid("string is not in Unicode NFC")
+    return max(text) > "\uffff"
 
 
-def _has_astral(text: str) -> bool:
-    return not text.isascii() and max(text) > "\uffff"
+def _check_scalar(value: object) -> None:
+    """Validate anything that is not a string, object or array."""
+    kind = type(value)
+    if kind is int:
+        if not -MAX_INT <= value <= MAX_INT:
+            raise _Invalid("integer outside ±(2**53-1)")
+    elif kind is float:
+        raise _Invalid("floats are not allowed")
+    elif value is not None and kind is not bool:
+        raise _Invalid(f"type {kind.__name__} is not allowed")
 
 
 def _walk(value: object) -> bool:
@@ -112,47 +123,58 @@ def _walk(value: object) -> bool:
     UTF-16 order RFC 8785 requires, so only then is the slow path needed.
     """
     kind = type(value)
-    if kind is str:
-        _check_string(value)
-        return False
-    if kind is int:
-        if -MAX_INT <= value <= MAX_INT:
-            return False
-        raise _Invalid("integer outside ±(2**53-1)")
-    if value is None or kind is bool:
-        return False
     if kind is dict:
         return _walk_object(value)
     if kind is list:
         return _walk_array(value)
-    if kind is float:
-        raise _Invalid("floats are not allowed")
-    raise _Invalid(f"type {kind.__name__} is not allowed")
+    if kind is str:
+        if not value.isascii():
+            _check_string(value)
+        return False
+    _check_scalar(value)
+    return False
 
 
 def _walk_object(obj: dict) -> bool:
+    """Checks keys and values inline: one function call per value was the bottleneck."""
     needs_utf16_sort = False
-    for key, item in obj.items():
-        try:
+    key = None
+    try:
+        for key, item in obj.items():
             if type(key) is not str:
                 raise _Invalid(f"object key {key!r} is not a string")
-            _check_string(key)
-            needs_utf16_sort |= _has_astral(key)
-            needs_utf16_sort |= _walk(item)
-        except _Invalid as problem:
-            problem.path.append(key if type(key) is str else repr(key))
-            raise
+            if not key.isascii():
+                needs_utf16_sort |= _check_string(key)
+            kind = type(item)
+            if kind is str:
+                if not item.isascii():
+                    _check_string(item)
+            elif kind is dict or kind is list:
+                needs_utf16_sort |= _walk(item)
+            elif kind is not int or not -MAX_INT <= item <= MAX_INT:
+                _check_scalar(item)
+    except _Invalid as problem:
+        problem.path.append(key if type(key) is str else repr(key))
+        raise
     return needs_utf16_sort
 
 
 def _walk_array(items: list) -> bool:
     needs_utf16_sort = False
-    for position, item in enumerate(items):
-        try:
-            needs_utf16_sort |= _walk(item)
-        except _Invalid as problem:
-            problem.path.append(position)
-            raise
+    position = 0
+    try:
+        for position, item in enumerate(items):
+            kind = type(item)
+            if kind is str:
+                if not item.isascii():
+                    _check_string(item)
+            elif kind is dict or kind is list:
+                needs_utf16_sort |= _walk(item)
+            elif kind is not int or not -MAX_INT <= item <= MAX_INT:
+                _check_scalar(item)
+    except _Invalid as problem:
+        problem.path.append(position)
+        raise
     return needs_utf16_sort
 
 

@@ -63,7 +63,7 @@ LOCK_FILE = "signing.lock"
 
 _SIGNATURE_PREFIX = "\u2014 "  # em dash, space
 _MAX_SIGNATURES = 100
-_DECIMAL = re.compile(r"0|[1-9][0-9]*")
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,19}")  # at most 20 digits: a uint64
 
 
 class NoteError(ValueError):
@@ -153,7 +153,7 @@ def _b64decode(text: str, what: str) -> bytes:
 
 def parse_vkey(text: str) -> Verifier:
     """Parse a verifier key, checking its algorithm, length and key id."""
-    parts = text.strip().split("+")
+    parts = text.strip().split("+", 2)  # base64 may itself contain '+'
     if len(parts) != 3:
         raise NoteError("verifier key must be <name>+<hex key id>+<base64 key>")
     origin, hex_id, encoded = parts
@@ -217,7 +217,7 @@ def _parse_signature_line(line: str) -> tuple[str, bytes]:
         raise NoteError("malformed note: signature line must be '— <name> <base64>'")
     name, encoded = fields
     _check_name(name)
-    blob = _b64decode(encoded, "signature")
+    blob = _b64decode(encoded, "malformed note: signature")
     if len(blob) <= 4:
         raise NoteError("malformed note: signature too short")
     return name, blob

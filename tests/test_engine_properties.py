@@ -1,0 +1,173 @@
+"""Stateful property test: random commands by random actors (DESIGN §6).
+
+Invariants checked after every step:
+- a work's stage changes only through an applied proposal whose guards all held;
+- a refused command (any LifecycleError) leaves the log and the projections untouched;
+- the log verifies (chain, stored Merkle nodes, root) and a replay equals the projections.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from lifecycle.audit.check import check_database
+from lifecycle.errors import LifecycleError
+from lifecycle.log.merkle import StreamingRoot, leaf_hash
+from lifecycle.states import TRIGGERS
+from lifecycle.validation import DECISIONS
+from tests.conftest import BACKENDS, Clock, build_world, make_lifecycle
+
+KINDS = ("feasibilityStudy", "technicalSpecifications", "budgetApproval", "evaluationReports",
+         "contractSigned", "completionCertificate", "cancellationDetails")
+MEMBERS = ("rosa", "jorge", "ana", "luis", "carmen")
+AWARDS = st.none() | st.fixed_dictionaries({
+    "supplier": st.sampled_from(["Constructora Andina S.A.C.", "Cámara de Comercio de Lambayeque"]),
+    "amount": st.sampled_from(["9000000.00", "12500000.00", "14000000.00"]),
+    "bidders": st.integers(1, 4)})
+
+
+def make_machine(backend: str):
+    class EngineMachine(RuleBasedStateMachine):
+        @initialize()
+        def setup(self):
+            self.folder = Path(tempfile.mkdtemp(prefix="lifecycle-prop-"))
+            self.clock = Clock()
+            self.lc = make_lifecycle(self.folder, backend, self.clock)
+            self.world = build_world(self.lc, self.clock)
+            self.other = self.world.user("otro", "official", "Municipalidad de Chiclayo")
+            self.outsider = self.world.user("extrano", "member")
+
+        def teardown(self):
+            if hasattr(self, "lc"):
+                self.lc.engine.dispose()
+                shutil.rmtree(self.folder, ignore_errors=True)
+
+        # -- helpers
+        def run(self, command):
+            """Run one command; a refusal must leave the log exactly as it was."""
+            before = self.lc.log_head()
+            stage_before = self.world.work.stage
+            try:
+                outcome = command()
+            except LifecycleError:
+                assert self.lc.log_head() == before
+                assert self.world.work.stage == stage_before
+                return None
+            return outcome
+
+        def open_id(self):
+            proposal = self.world.work.open_proposal
+            return proposal.id if proposal else 1
+
+        # -- rules
+        @rule(kind=st.sampled_from(KINDS))
+        def attach(self, kind):
+            self.run(lambda: self.world.attach(kind))
+
+        @rule(trigger=st.sampled_from(TRIGGERS), award=AWARDS, reason=st.booleans())
+        def open_proposal(self, trigger, award, reason):
+            self.run(lambda: self.lc.open_proposal(
+                actor=self.world.official, work_id=self.world.work_id, trigger=trigger,
+                justification="because" if reason else "", award=award))
+
+        @rule(name=st.sampled_from(MEMBERS + ("extrano", "oficial")),
+              decision=st.sampled_from(DECISIONS), reason=st.booleans())
+        def sign(self, name, decision, reason):
+            actor = {"extrano": self.outsider, "oficial": self.world.official}.get(
+                name) or self.world.members[name]
+            self.run(lambda: self.lc.record_signoff(
+                actor=actor, work_id=self.world.work_id, proposal_id=self.open_id(),
+                decision=decision, reason="see the annex" if reason else None))
+
+        @rule(by_other=st.booleans())
+        def apply(self, by_other):
+            stage_before = self.world.work.stage
+            outcome = self.run(lambda: self.lc.apply_proposal(
+                actor=self.other if by_other else self.world.official,
+                work_id=self.world.work_id, proposal_id=self.open_id()))
+            stage_after = self.world.work.stage
+            if outcome is not None and outcome.applied:
+                assert all(r.ok for r in outcome.results)
+                assert outcome.entry["data"]["to"] == stage_after
+            else:
+                assert stage_after == stage_before
+
+        @rule()
+        def withdraw(self):
+            self.run(lambda: self.lc.withdraw_proposal(
+                actor=self.world.official, work_id=self.world.work_id,
+                proposal_id=self.open_id()))
+
+        @rule(name=st.sampled_from(MEMBERS))
+        def observe(self, name):
+            self.run(lambda: self.lc.file_observation(
+                actor=self.world.members[name], work_id=self.world.work_id,
+                text="Please clarify the bill of quantities"))
+
+        @rule(observation_id=st.integers(1, 3))
+        def answer(self, observation_id):
+            self.run(lambda: self.lc.answer_observation(
+                actor=self.world.official, work_id=self.world.work_id,
+                observation_id=observation_id, text="Clarified in annex 2"))
+
+        @rule(name=st.sampled_from(MEMBERS))
+        def conflict(self, name):
+            self.run(lambda: self.lc.declare_conflict(
+                actor=self.world.members[name], work_id=self.world.work_id,
+                statement="Related to a bidder"))
+
+        @rule(name=st.sampled_from(MEMBERS))
+        def leave(self, name):
+            self.run(lambda: self.lc.remove_member(
+                actor=self.world.admin, network_id=self.world.network_id,
+                user_id=self.world.members[name].id))
+
+        @rule(min_approvals=st.integers(1, 4), min_sectors=st.integers(1, 3))
+        def policy(self, min_approvals, min_sectors):
+            self.run(lambda: self.lc.set_policy(
+                actor=self.world.admin, network_id=self.world.network_id,
+                min_approvals=min_approvals, min_sectors=min_sectors))
+
+        @rule(days=st.integers(0, 30))
+        def time_passes(self, days):
+            self.clock.advance(days=days)
+
+        # -- invariants
+        @invariant()
+        def stage_changes_only_through_legal_transitions(self):
+            if not hasattr(self, "lc"):
+                return
+            stage = "design"
+            for entry in self.lc.history(self.world.work_id):
+                if entry["type"] == "transition.applied":
+                    assert entry["data"]["from"] == stage
+                    assert all(g["ok"] for g in entry["data"]["guards"])
+                    stage = entry["data"]["to"]
+            assert self.world.work.stage == stage
+
+        @invariant()
+        def log_verifies_and_replay_equals_projections(self):
+            if not hasattr(self, "lc"):
+                return
+            problems, size = check_database(self.lc)
+            assert problems == []
+            streaming = StreamingRoot()
+            for raw in self.lc.entries(limit=size):
+                streaming.add(leaf_hash(raw))
+            assert (streaming.size, streaming.root()) == self.lc.log_head()
+
+    return EngineMachine
+
+
+_COMMON = dict(deadline=None, suppress_health_check=list(HealthCheck), stateful_step_count=25)
+TestEngineSQLite = make_machine("sqlite").TestCase
+TestEngineSQLite.settings = settings(max_examples=30, **_COMMON)
+if "postgresql" in BACKENDS:
+    TestEnginePostgreSQL = make_machine("postgresql").TestCase
+    TestEnginePostgreSQL.settings = settings(max_examples=12, **_COMMON)
