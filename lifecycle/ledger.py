@@ -2,39 +2,35 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, tuple_
-from sqlmodel import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
 
-from lifecycle.db import LogEntry, MerkleNode
+from lifecycle.db import MerkleNode
 from lifecycle.errors import Conflict, Invalid
 from lifecycle.log import merkle
 from lifecycle.log.note import CheckpointRefused, CheckpointSigner
 
 
-class DbNodeStore:
-    """Complete-subtree hashes read from `merkle_nodes`; a proof costs O(log n) rows."""
+_NODES = MerkleNode.__table__
+_NODE = select(_NODES.c.hash).where(_NODES.c.level == bindparam("level"),
+                                    _NODES.c.idx == bindparam("idx"))
 
-    def __init__(self, session: Session):
-        self.session = session
+
+class DbNodeStore:
+    """Complete-subtree hashes read from `merkle_nodes`; a proof costs O(log n) rows, each
+    one primary-key lookup through a statement compiled once."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
 
     def get_node(self, level: int, index: int) -> bytes:
-        node = self.session.get(MerkleNode, (level, index))
+        node = self.conn.execute(_NODE, {"level": level, "idx": index}).scalar()
         if node is None:
             raise KeyError((level, index))
-        return node.hash
+        return node
 
     def get_nodes(self, keys) -> dict:
-        keys = list(keys)
-        if not keys:
-            return {}
-        rows = self.session.execute(
-            select(MerkleNode.level, MerkleNode.idx, MerkleNode.hash)
-            .where(tuple_(MerkleNode.level, MerkleNode.idx).in_(keys))).all()
-        found = {(level, idx): h for level, idx, h in rows}
-        missing = [k for k in keys if k not in found]
-        if missing:
-            raise KeyError(missing[0])
-        return found
+        return {(level, idx): self.get_node(level, idx) for level, idx in keys}
 
 
 def _check_size(name: str, value: int, size: int, *, allow_zero: bool = True) -> None:
@@ -43,15 +39,16 @@ def _check_size(name: str, value: int, size: int, *, allow_zero: bool = True) ->
 
 
 def inclusion(lc, *, index: int, size: int) -> dict:
-    log_size, _ = lc.log_head()
+    log_size, log_root = lc.log_head()
     _check_size("size", size, log_size, allow_zero=False)
     if not 0 <= index < size:
         raise Invalid("index", f"must be between 0 and size - 1 ({size - 1})")
-    with Session(lc.engine) as session:
-        store = DbNodeStore(session)
-        leaf = session.execute(select(LogEntry.leaf_hash).where(LogEntry.seq == index)).scalar_one()
+    with lc.engine.connect() as conn:
+        store = DbNodeStore(conn)
+        leaf = store.get_node(0, index)
         path = merkle.inclusion_proof(store, index, size)
-        root = merkle.root(store, size)
+        # The current root comes from the stored frontier; an older one from stored nodes.
+        root = log_root if size == log_size else merkle.root(store, size)
     return {"index": index, "size": size, "leaf_hash": leaf.hex(), "root": root.hex(),
             "path": [h.hex() for h in path]}
 
@@ -61,8 +58,8 @@ def consistency(lc, *, first: int, second: int) -> dict:
     _check_size("second", second, log_size)
     if not 0 <= first <= second:
         raise Invalid("first", f"must be between 0 and second ({second})")
-    with Session(lc.engine) as session:
-        store = DbNodeStore(session)
+    with lc.engine.connect() as conn:
+        store = DbNodeStore(conn)
         path = merkle.consistency_proof(store, first, second)
         first_root, second_root = merkle.root(store, first), merkle.root(store, second)
     return {"first": first, "second": second, "first_root": first_root.hex(),
@@ -70,8 +67,8 @@ def consistency(lc, *, first: int, second: int) -> dict:
 
 
 def root_at(lc, size: int) -> bytes:
-    with Session(lc.engine) as session:
-        return merkle.root(DbNodeStore(session), size)
+    with lc.engine.connect() as conn:
+        return merkle.root(DbNodeStore(conn), size)
 
 
 def signer(lc) -> CheckpointSigner:
@@ -91,8 +88,8 @@ def checkpoint(lc) -> str:
         return last.note
 
     def proof(first: int, second: int):
-        with Session(lc.engine) as session:
-            return merkle.consistency_proof(DbNodeStore(session), first, second)
+        with lc.engine.connect() as conn:
+            return merkle.consistency_proof(DbNodeStore(conn), first, second)
 
     try:
         return checkpoint_signer.sign(size, root, proof)

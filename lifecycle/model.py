@@ -7,7 +7,7 @@ projection tables keep and that `audit check` compares with a replay.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_SLA_DAYS = {
@@ -20,8 +20,20 @@ DEFAULT_SLA_DAYS = {
 }
 
 
+def plain(value):
+    """A dataclass tree as JSON-ready dicts and lists. `dataclasses.asdict` deep-copies every
+    leaf; this walks only containers, which matters on the write path."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: plain(getattr(value, name)) for name in value.__dataclass_fields__}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
 def _from_dict(cls, data: dict):
-    names = {f.name for f in fields(cls)}
+    names = cls.__dataclass_fields__
     return cls(**{k: v for k, v in data.items() if k in names})
 
 
@@ -37,7 +49,7 @@ class Policy:
 
     def settings(self) -> dict:
         """The policy fields an admin sets (everything but the version)."""
-        data = asdict(self)
+        data = plain(self)
         data.pop("version")
         return data
 
@@ -74,7 +86,7 @@ class Network:
         return member if member is not None and member.active else None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return plain(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> Network:
@@ -198,7 +210,7 @@ class Work:
         return any(c.user_id == user_id for c in self.conflicts)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return plain(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> Work:

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import IO
 
 from pwdlib import PasswordHash
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -100,12 +100,37 @@ def _require(actor: Actor, *roles: str) -> None:
         raise Forbidden(f"this needs the role {' or '.join(roles)}; you are {actor.role}")
 
 
-class _Tx:
-    """One write transaction: the part of the state it loaded, and the entries it appends."""
+_LOG = LogEntry.__table__
+_NODES = MerkleNode.__table__
+_HEAD = LogHead.__table__
+_USERS = User.__table__
+_NETWORKS = NetworkRow.__table__
+_WORKS = WorkRow.__table__
+# Statements built once: constructing a statement costs more than running it on SQLite.
+_INSERT_ENTRY = _LOG.insert()
+_INSERT_NODE = _NODES.insert()
+_LOCK_HEAD = select(_HEAD).where(_HEAD.c.id == 1).with_for_update()
+_UPDATE_HEAD = _HEAD.update().where(_HEAD.c.id == 1)
+_HEAD_ROW = select(_HEAD).where(_HEAD.c.id == 1)
+_STATE_OF = {
+    "network": select(_NETWORKS.c.state).where(_NETWORKS.c.id == bindparam("key")),
+    "work": select(_WORKS.c.state).where(_WORKS.c.id == bindparam("key")),
+}
+_UPDATE_ROW = {
+    "network": _NETWORKS.update().where(_NETWORKS.c.id == bindparam("key")),
+    "work": _WORKS.update().where(_WORKS.c.id == bindparam("key")),
+}
 
-    def __init__(self, session: Session, head: LogHead, at: datetime):
-        self.session = session
-        self.head = head
+
+class _Tx:
+    """One write transaction: the part of the state it loaded, and the entries it appends.
+
+    It works on a Core connection, not the ORM: a command writes a handful of rows, and the
+    ORM's unit of work would cost more than the writes themselves."""
+
+    def __init__(self, conn: Connection, head, at: datetime):
+        self.conn = conn
+        self.size, self.head_hash = head.size, head.head
         self.at = format_time(at)
         self.at_dt = parse_time(self.at)
         self.state = State(size=head.size, head=head.head)
@@ -113,30 +138,33 @@ class _Tx:
         self._loaded: dict[tuple[str, int], str] = {}
         self.entries: list[dict] = []
 
+    def _row_state(self, kind: str, key: int) -> str | None:
+        return self.conn.execute(_STATE_OF[kind], {"key": key}).scalar()
+
     def network(self, network_id: int) -> Network:
         if network_id not in self.state.networks:
-            row = self.session.get(NetworkRow, network_id)
-            if row is None:
+            text = self._row_state("network", network_id)
+            if text is None:
                 raise NotFound(f"network {network_id} not found")
-            self.state.networks[network_id] = Network.from_dict(json.loads(row.state))
-            self._loaded[("network", network_id)] = row.state
+            self.state.networks[network_id] = Network.from_dict(json.loads(text))
+            self._loaded[("network", network_id)] = text
         return self.state.networks[network_id]
 
     def work(self, work_id: int) -> Work:
         if work_id not in self.state.works:
-            row = self.session.get(WorkRow, work_id)
-            if row is None:
+            text = self._row_state("work", work_id)
+            if text is None:
                 raise NotFound(f"work {work_id} not found")
-            self.state.works[work_id] = Work.from_dict(json.loads(row.state))
-            self._loaded[("work", work_id)] = row.state
+            self.state.works[work_id] = Work.from_dict(json.loads(text))
+            self._loaded[("work", work_id)] = text
         return self.state.works[work_id]
 
     def emit(self, type_: str, actor: Actor, data: dict) -> dict:
         """Append one entry to the log and apply it to the loaded state."""
         entry = {
             "v": 1,
-            "seq": self.head.size,
-            "prev": self.head.head,
+            "seq": self.size,
+            "prev": self.head_hash,
             "at": self.at,
             "type": type_,
             "actor": actor.as_log(),
@@ -144,14 +172,14 @@ class _Tx:
         }
         raw = encode(entry)
         leaf = leaf_hash(raw)
-        self.frontier, nodes = nodes_to_store_on_append(self.frontier, self.head.size, leaf)
-        self.session.execute(insert(LogEntry).values(
-            seq=entry["seq"], entry=raw, leaf_hash=leaf, type=type_,
-            work_id=data.get("work_id"), at=self.at))
-        self.session.execute(insert(MerkleNode), [
+        self.frontier, nodes = nodes_to_store_on_append(self.frontier, self.size, leaf)
+        self.conn.execute(_INSERT_ENTRY, {
+            "seq": self.size, "entry": raw, "leaf_hash": leaf, "type": type_,
+            "work_id": data.get("work_id"), "at": self.at})
+        self.conn.execute(_INSERT_NODE, [
             {"level": level, "idx": idx, "hash": h} for level, idx, h in nodes])
-        self.head.size += 1
-        self.head.head = leaf.hex()
+        self.size += 1
+        self.head_hash = leaf.hex()
         apply(self.state, entry)
         self.entries.append(entry)
         return entry
@@ -159,16 +187,17 @@ class _Tx:
     def flush(self) -> None:
         """Write the projections the entries changed, then the new log head."""
         for network_id, network in self.state.networks.items():
-            self._store("network", network_id, network.to_dict(), NetworkRow,
+            self._store("network", network_id, network.to_dict(), _NETWORKS,
                         {"name": network.name, "region": network.region})
         for work_id, work in self.state.works.items():
-            self._store("work", work_id, work.to_dict(), WorkRow, {
+            self._store("work", work_id, work.to_dict(), _WORKS, {
                 "code": work.code, "title": work.title, "entity": work.entity,
                 "region": work.region, "network_id": work.network_id, "stage": work.stage,
                 "version": work.version, "last_change_at": work.last_change_at})
-        self.head.frontier = ",".join(h.hex() for h in self.frontier)
-        self.session.add(self.head)
-        self.session.flush()
+        if self.entries:
+            self.conn.execute(_UPDATE_HEAD, {
+                "size": self.size, "head": self.head_hash,
+                "frontier": ",".join(h.hex() for h in self.frontier)})
 
     def _store(self, kind: str, key: int, data: dict, table, columns: dict) -> None:
         text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -176,10 +205,9 @@ class _Tx:
         if before == text:
             return
         if before is None:
-            self.session.execute(insert(table).values(id=key, state=text, **columns))
+            self.conn.execute(table.insert(), {"id": key, "state": text, **columns})
         else:
-            self.session.execute(
-                update(table).where(table.id == key).values(state=text, **columns))
+            self.conn.execute(_UPDATE_ROW[kind], {"key": key, "state": text, **columns})
 
 
 class Lifecycle:
@@ -198,29 +226,26 @@ class Lifecycle:
     # ------------------------------------------------------------------ transactions
     @contextmanager
     def _write(self) -> Iterator[_Tx]:
-        with Session(self.write_engine, expire_on_commit=False) as session:
-            with session.begin():
-                head = session.execute(
-                    select(LogHead).where(LogHead.id == 1).with_for_update()
-                ).scalar_one_or_none()
-                if head is None:
-                    head = LogHead(id=1, size=0, head="0" * 64, frontier="")
-                    session.add(head)
-                    session.flush()
-                tx = _Tx(session, head, self.clock())
-                try:
-                    yield tx
-                    tx.flush()
-                    if self.before_commit is not None:
-                        self.before_commit(tx)
-                except IntegrityError as exc:
-                    raise Conflict(f"conflicting change: {exc.orig}") from exc
+        with self.write_engine.begin() as conn:
+            head = conn.execute(_LOCK_HEAD).first()
+            if head is None:
+                conn.execute(_HEAD.insert(), {"id": 1, "size": 0, "head": "0" * 64,
+                                              "frontier": ""})
+                head = conn.execute(_LOCK_HEAD).first()
+            tx = _Tx(conn, head, self.clock())
+            try:
+                yield tx
+                tx.flush()
+                if self.before_commit is not None:
+                    self.before_commit(tx)
+            except IntegrityError as exc:
+                raise Conflict(f"conflicting change: {exc.orig}") from exc
 
     def _read(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
 
     def _next_id(self, tx: _Tx, table) -> int:
-        return (tx.session.execute(select(func.max(table.id))).scalar() or 0) + 1
+        return (tx.conn.execute(select(func.max(table.c.id))).scalar() or 0) + 1
 
     # ------------------------------------------------------------------ users
     def create_user(self, *, actor: Actor, username: str, role: str, entity: str | None = None,
@@ -236,15 +261,15 @@ class Lifecycle:
                 raise Invalid("password", "must have at least 8 characters")
         token = secrets.token_urlsafe(32)
         with self._write() as tx:
-            if tx.session.execute(select(User.id).where(User.username == username)).first():
+            if tx.conn.execute(select(_USERS.c.id).where(_USERS.c.username == username)).first():
                 raise Conflict(f"username {username!r} is taken",
                                [{"field": "username", "message": "is taken"}])
-            user_id = self._next_id(tx, User)
-            tx.session.add(User(
-                id=user_id, username=username, role=role, entity=entity,
-                token_hash=hash_token(token),
-                password_hash=_passwords.hash(password) if password else None,
-                created_at=tx.at))
+            user_id = self._next_id(tx, _USERS)
+            tx.conn.execute(_USERS.insert(), {
+                "id": user_id, "username": username, "role": role, "entity": entity,
+                "token_hash": hash_token(token),
+                "password_hash": _passwords.hash(password) if password else None,
+                "created_at": tx.at})
             tx.emit("user.registered", actor, {
                 "user_id": user_id, "username": username, "role": role, "entity": entity})
         return UserInfo(user_id, username, role, entity), token
@@ -290,7 +315,7 @@ class Lifecycle:
         name = check.text("name", name)
         region = check.text("region", region, max_len=100)
         with self._write() as tx:
-            network_id = self._next_id(tx, NetworkRow)
+            network_id = self._next_id(tx, _NETWORKS)
             tx.emit("network.created", actor,
                     {"network_id": network_id, "name": name, "region": region})
             return tx.state.networks[network_id]
@@ -320,7 +345,7 @@ class Lifecycle:
         constituencies = check.constituencies(constituencies)
         with self._write() as tx:
             network = tx.network(network_id)
-            user = tx.session.get(User, user_id)
+            user = tx.conn.execute(select(_USERS).where(_USERS.c.id == user_id)).first()
             if user is None:
                 raise NotFound(f"user {user_id} not found")
             if user.role != "member":
@@ -358,10 +383,10 @@ class Lifecycle:
         currency = check.currency("currency", currency)
         with self._write() as tx:
             tx.network(network_id)
-            if tx.session.execute(select(WorkRow.id).where(WorkRow.code == code)).first():
+            if tx.conn.execute(select(_WORKS.c.id).where(_WORKS.c.code == code)).first():
                 raise Conflict(f"a work with code {code!r} exists",
                                [{"field": "code", "message": "is taken"}])
-            work_id = self._next_id(tx, WorkRow)
+            work_id = self._next_id(tx, _WORKS)
             tx.emit("work.registered", actor, {
                 "work_id": work_id, "code": code, "title": title, "entity": entity,
                 "region": region, "network_id": network_id, "reference_amount": amount,
@@ -669,15 +694,17 @@ class Lifecycle:
                                    .order_by(LogEntry.seq)).scalars()
             return [json.loads(raw) for raw in rows]
 
+    def _head_row(self):
+        with self.engine.connect() as conn:
+            return conn.execute(_HEAD_ROW).first()
+
     def log_size(self) -> int:
-        with self._read() as session:
-            head = session.get(LogHead, 1)
-            return head.size if head else 0
+        head = self._head_row()
+        return head.size if head else 0
 
     def log_head(self) -> tuple[int, bytes]:
         """Size and root of the log as committed, from the stored frontier (no tree walk)."""
-        with self._read() as session:
-            head = session.get(LogHead, 1)
+        head = self._head_row()
         if head is None:
             return 0, root_from_frontier([])
         frontier = [bytes.fromhex(h) for h in head.frontier.split(",") if h]

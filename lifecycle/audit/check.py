@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from lifecycle.db import LogEntry, LogHead, MerkleNode, NetworkRow, User, WorkRow
-from lifecycle.ledger import DbNodeStore
 from lifecycle.log.canonical import CanonicalError, check_canonical
 from lifecycle.log.merkle import leaf_hash, nodes_to_store_on_append
 from lifecycle.model import State
@@ -54,7 +53,6 @@ def _walk(session: Session, total: int, progress: bool):
     state = State()
     frontier: list[bytes] = []
     prev = "0" * 64
-    store = DbNodeStore(session)
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task("checking entries", total=total)
         seq = 0
@@ -89,19 +87,31 @@ def _walk(session: Session, total: int, progress: bool):
                     expected_nodes[(level, idx)] = (h, seq)
                 prev = leaf.hex()
                 seq += 1
-            try:
-                stored = store.get_nodes(expected_nodes.keys())
-            except KeyError as exc:
-                level, idx = exc.args[0]
-                return state, frontier, (f"entry {expected_nodes[(level, idx)][1]}: merkle node "
-                                         f"({level}, {idx}) is missing")
+            stored = _stored_nodes(session, expected_nodes)
             for key, (h, at_seq) in expected_nodes.items():
+                if key not in stored:
+                    return state, frontier, f"entry {at_seq}: merkle node {key} is missing"
                 if stored[key] != h:
                     return state, frontier, (f"entry {at_seq}: merkle node {key} does not match "
                                              "the entries")
             bar.advance(task, len(rows))
     state.size = seq
     return state, frontier, None
+
+
+def _stored_nodes(session: Session, wanted: dict) -> dict:
+    """The stored nodes among `wanted`, read as one index range per tree level."""
+    by_level: dict[int, list[int]] = {}
+    for level, idx in wanted:
+        by_level.setdefault(level, []).append(idx)
+    found = {}
+    for level, indexes in by_level.items():
+        rows = session.execute(
+            select(MerkleNode.idx, MerkleNode.hash).where(
+                MerkleNode.level == level, MerkleNode.idx >= min(indexes),
+                MerkleNode.idx <= max(indexes)))
+        found.update({(level, idx): h for idx, h in rows})
+    return found
 
 
 def _canonical_json(data) -> str:

@@ -1,0 +1,201 @@
+"""Engine throughput and log proof cost, each beside a baseline measured in the same run.
+
+    python bench/engine.py [--lifecycles 40] [--log-size 1000000]
+
+1. Full lifecycles (design → closure) in-process on a SQLite file, every command its own
+   transaction, against raw sqlite3 doing one single-row INSERT per transaction (same pragmas).
+2. A log of --log-size entries: the root and an inclusion proof from stored Merkle nodes,
+   against a single primary-key read of one node. The big log is written straight into the
+   tables (synthetic entries, real tree) because building it through the service would take
+   far longer than the reads it is there to measure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from lifecycle import ledger  # noqa: E402
+from lifecycle.bootstrap import init, open_lifecycle  # noqa: E402
+from lifecycle.log import merkle  # noqa: E402
+from lifecycle.service import Actor  # noqa: E402
+
+STEPS = [
+    ("approve_design", ("feasibilityStudy",), None),
+    ("publish_tender", ("technicalSpecifications", "budgetApproval"), None),
+    ("award", ("evaluationReports",), {"supplier": "Constructora Andina S.A.C.",
+                                       "amount": "900000.00", "bidders": 3}),
+    ("sign_contract", ("contractSigned",), None),
+    ("close", ("completionCertificate",), None),
+]
+SECTORS = [("Mesa de Concertación", "civil_society"), ("Cámara de Comercio", "private_sector"),
+           ("Colegio de Ingenieros", "professional_association")]
+
+
+class SimulatedClock:
+    def __init__(self):
+        self.now = datetime(2025, 1, 6, 9, tzinfo=timezone.utc)
+
+    def __call__(self):
+        self.now += timedelta(seconds=1)
+        return self.now
+
+
+def engine_events_per_second(folder: Path, lifecycles: int) -> tuple[float, int]:
+    clock = SimulatedClock()
+    lc = open_lifecycle(folder / "engine", clock=clock)
+    admin = lc.authenticate_token(init(lc))
+    network = lc.create_network(actor=admin, name="Red de Integridad", region="Lambayeque")
+    info, _ = lc.create_user(actor=admin, username="oficial", role="official",
+                             entity="Gobierno Regional")
+    official = Actor(info.id, info.username, info.role, info.entity)
+    members = []
+    for i, (organization, sector) in enumerate(SECTORS):
+        user, _ = lc.create_user(actor=admin, username=f"miembro{i}", role="member")
+        lc.add_member(actor=admin, network_id=network.id, user_id=user.id,
+                      organization=organization, sector=sector)
+        members.append(Actor(user.id, user.username, "member", None))
+    start_size = lc.log_size()
+    started = time.perf_counter()
+    for n in range(lifecycles):
+        work = lc.register_work(actor=official, code=f"OBRA-{n:05d}", title=f"Obra {n}",
+                                entity=None, region="Lambayeque", network_id=network.id,
+                                reference_amount="1000000.00")
+        for trigger, documents, award in STEPS:
+            for kind in documents:
+                lc.attach_document(actor=official, work_id=work.id, kind=kind, title=kind,
+                                   filename=f"{kind}.pdf", content=f"{n} {kind}".encode())
+            if trigger == "award":
+                clock.now += timedelta(days=16)
+            proposal = lc.open_proposal(actor=official, work_id=work.id, trigger=trigger,
+                                        justification="ready", award=award)
+            for member in members:
+                lc.record_signoff(actor=member, work_id=work.id, proposal_id=proposal.id,
+                                  decision="approve")
+            assert lc.apply_proposal(actor=official, work_id=work.id,
+                                     proposal_id=proposal.id).applied
+    elapsed = time.perf_counter() - started
+    events = lc.log_size() - start_size
+    lc.engine.dispose()
+    return events / elapsed, events
+
+
+def raw_sqlite_inserts_per_second(folder: Path, count: int) -> float:
+    conn = sqlite3.connect(folder / "baseline.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE events (seq INTEGER PRIMARY KEY, body BLOB NOT NULL)")
+    body = b'{"type":"signoff.recorded","data":{"work_id":1,"decision":"approve"}}'
+    started = time.perf_counter()
+    for seq in range(count):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO events VALUES (?, ?)", (seq, body))
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return count / elapsed
+
+
+def build_big_log(folder: Path, size: int):
+    """Write `size` synthetic entries and their complete Merkle tree straight into SQLite."""
+    lc = open_lifecycle(folder / "big")
+    db_path = folder / "big" / "lifecycle.db"
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("BEGIN")
+    frontier: list[bytes] = []
+    batch_entries, batch_nodes = [], []
+    prev = "0" * 64
+    for seq in range(size):
+        raw = (b'{"actor":{"id":"system","role":"system"},"at":"2026-01-01T00:00:00.000000Z",'
+               b'"data":{"n":%d},"prev":"%s","seq":%d,"type":"bench.synthetic","v":1}'
+               % (seq, prev.encode(), seq))
+        leaf = merkle.leaf_hash(raw)
+        frontier, nodes = merkle.nodes_to_store_on_append(frontier, seq, leaf)
+        batch_entries.append((seq, raw, leaf, "bench.synthetic", None, "2026-01-01"))
+        batch_nodes.extend(nodes)
+        prev = leaf.hex()
+        if len(batch_entries) >= 50_000:
+            _flush(conn, batch_entries, batch_nodes)
+    _flush(conn, batch_entries, batch_nodes)
+    conn.execute("DELETE FROM log_head")
+    conn.execute("INSERT INTO log_head (id, size, head, frontier) VALUES (1, ?, ?, ?)",
+                 (size, prev, ",".join(h.hex() for h in frontier)))
+    conn.execute("COMMIT")
+    conn.close()
+    return lc, merkle.root_from_frontier(frontier)
+
+
+def _flush(conn, entries, nodes):
+    conn.executemany("INSERT INTO log_entries (seq, entry, leaf_hash, type, work_id, at) "
+                     "VALUES (?, ?, ?, ?, ?, ?)", entries)
+    conn.executemany("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)", nodes)
+    entries.clear()
+    nodes.clear()
+
+
+def timed_ms(fn, repeat: int) -> tuple[float, float]:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.99) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lifecycles", type=int, default=40)
+    parser.add_argument("--log-size", type=int, default=1_000_000)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="lifecycle-bench-"))
+
+    rate, events = engine_events_per_second(folder, args.lifecycles)
+    baseline = raw_sqlite_inserts_per_second(folder, events)
+    print(f"engine: {events} events in {args.lifecycles} full lifecycles (SQLite, one "
+          f"transaction per command)")
+    print(f"  engine            {rate:10.0f} events/s")
+    print(f"  baseline (raw)    {baseline:10.0f} inserts/s   (one single-row INSERT per "
+          f"transaction)")
+    print(f"  ratio             {rate / baseline:10.2f}   target: >= 1,000 events/s")
+
+    started = time.perf_counter()
+    lc, expected_root = build_big_log(folder, args.log_size)
+    print(f"\nlog of {args.log_size:,} entries built in {time.perf_counter() - started:.0f} s")
+    size = args.log_size
+    with lc.engine.connect() as conn:
+        store = ledger.DbNodeStore(conn)
+        assert merkle.root(store, size) == expected_root
+        root_ms = timed_ms(lambda: merkle.root(store, size), 200)
+        one_read_ms = timed_ms(lambda: store.get_node(0, size // 3), 200)
+    proof = ledger.inclusion(lc, index=size // 3, size=size)
+    assert merkle.verify_inclusion(bytes.fromhex(proof["leaf_hash"]), size // 3, size,
+                                   [bytes.fromhex(h) for h in proof["path"]], expected_root)
+    index = [0]
+
+    def one_proof():
+        index[0] = (index[0] + 7919) % size
+        ledger.inclusion(lc, index=index[0], size=size)
+
+    proof_ms = timed_ms(one_proof, 200)
+    print(f"  root from stored nodes      p50 {root_ms[0]:6.2f} ms   p99 {root_ms[1]:6.2f} ms"
+          "   target: < 10 ms")
+    print(f"  inclusion proof (API call)  p50 {proof_ms[0]:6.2f} ms   p99 {proof_ms[1]:6.2f} ms"
+          "   target: < 10 ms")
+    print(f"  baseline: one node read     p50 {one_read_ms[0]:6.2f} ms   "
+          f"ratio root/read {root_ms[0] / one_read_ms[0]:.1f}x, "
+          f"proof/read {proof_ms[0] / one_read_ms[0]:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
