@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy import BigInteger, Column, Integer, LargeBinary, Text, event
+from sqlalchemy import BigInteger, Column, Integer, LargeBinary, Text, bindparam, event
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel, create_engine
 
@@ -77,6 +77,44 @@ class WorkRow(SQLModel, table=True):
     version: int
     last_change_at: str
     state: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class Prepared:
+    """A Core statement compiled once per dialect and run straight through the driver.
+
+    The write path runs the same few statements for every command; SQLAlchemy's per-call
+    compilation-cache lookup and parameter processing cost more than SQLite needs to run
+    them. Every bound value must be named in the statement (`bindparam`)."""
+
+    def __init__(self, statement):
+        self.statement = statement
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict]] = {}
+
+    def _for(self, dialect) -> tuple[str, tuple[str, ...] | None, dict]:
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            done = self.statement.compile(dialect=dialect)
+            order = tuple(done.positiontup) if done.positiontup else None
+            # Literals in the statement (`id == 1`) are bound parameters too: keep their values.
+            fixed = {k: v for k, v in done.params.items() if v is not None}
+            compiled = self._compiled[dialect.name] = (done.string, order, fixed)
+        return compiled
+
+    def __call__(self, conn, params: dict | None = None, *, many: list[dict] | None = None):
+        sql, order, fixed = self._for(conn.dialect)
+
+        def bind(values: dict):
+            values = {**fixed, **values} if fixed else values
+            return tuple(values[name] for name in order) if order else values
+
+        if many is not None:
+            return conn.exec_driver_sql(sql, [bind(values) for values in many])
+        return conn.exec_driver_sql(sql, bind(params or {}))
+
+
+def insert_all(table) -> Prepared:
+    """INSERT of every column of `table`, each bound by its column name."""
+    return Prepared(table.insert().values({c.name: bindparam(c.name) for c in table.columns}))
 
 
 def data_dir() -> Path:

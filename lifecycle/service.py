@@ -30,11 +30,13 @@ from lifecycle import validation as check
 from lifecycle.db import (
     WRITE_OPTION,
     LogEntry,
+    Prepared,
     LogHead,
     MerkleNode,
     NetworkRow,
     User,
     WorkRow,
+    insert_all,
 )
 from lifecycle.errors import (
     Conflict,
@@ -107,18 +109,21 @@ _USERS = User.__table__
 _NETWORKS = NetworkRow.__table__
 _WORKS = WorkRow.__table__
 # Statements built once: constructing a statement costs more than running it on SQLite.
-_INSERT_ENTRY = _LOG.insert()
-_INSERT_NODE = _NODES.insert()
-_LOCK_HEAD = select(_HEAD).where(_HEAD.c.id == 1).with_for_update()
-_UPDATE_HEAD = _HEAD.update().where(_HEAD.c.id == 1)
-_HEAD_ROW = select(_HEAD).where(_HEAD.c.id == 1)
+_INSERT_ENTRY = insert_all(_LOG)
+_INSERT_NODE = insert_all(_NODES)
+_LOCK_HEAD = Prepared(select(_HEAD).where(_HEAD.c.id == 1).with_for_update())
+_UPDATE_HEAD = Prepared(_HEAD.update().where(_HEAD.c.id == 1).values(
+    size=bindparam("size"), head=bindparam("head"), frontier=bindparam("frontier")))
+_HEAD_ROW = Prepared(select(_HEAD).where(_HEAD.c.id == 1))
 _STATE_OF = {
-    "network": select(_NETWORKS.c.state).where(_NETWORKS.c.id == bindparam("key")),
-    "work": select(_WORKS.c.state).where(_WORKS.c.id == bindparam("key")),
+    "network": Prepared(select(_NETWORKS.c.state).where(_NETWORKS.c.id == bindparam("key"))),
+    "work": Prepared(select(_WORKS.c.state).where(_WORKS.c.id == bindparam("key"))),
 }
+_INSERT_ROW = {"network": insert_all(_NETWORKS), "work": insert_all(_WORKS)}
 _UPDATE_ROW = {
-    "network": _NETWORKS.update().where(_NETWORKS.c.id == bindparam("key")),
-    "work": _WORKS.update().where(_WORKS.c.id == bindparam("key")),
+    kind: Prepared(table.update().where(table.c.id == bindparam("key")).values(
+        {c.name: bindparam(c.name) for c in table.columns if c.name != "id"}))
+    for kind, table in (("network", _NETWORKS), ("work", _WORKS))
 }
 
 
@@ -139,7 +144,7 @@ class _Tx:
         self.entries: list[dict] = []
 
     def _row_state(self, kind: str, key: int) -> str | None:
-        return self.conn.execute(_STATE_OF[kind], {"key": key}).scalar()
+        return _STATE_OF[kind](self.conn, {"key": key}).scalar()
 
     def network(self, network_id: int) -> Network:
         if network_id not in self.state.networks:
@@ -173,10 +178,10 @@ class _Tx:
         raw = encode(entry)
         leaf = leaf_hash(raw)
         self.frontier, nodes = nodes_to_store_on_append(self.frontier, self.size, leaf)
-        self.conn.execute(_INSERT_ENTRY, {
+        _INSERT_ENTRY(self.conn, {
             "seq": self.size, "entry": raw, "leaf_hash": leaf, "type": type_,
             "work_id": data.get("work_id"), "at": self.at})
-        self.conn.execute(_INSERT_NODE, [
+        _INSERT_NODE(self.conn, many=[
             {"level": level, "idx": idx, "hash": h} for level, idx, h in nodes])
         self.size += 1
         self.head_hash = leaf.hex()
@@ -195,7 +200,7 @@ class _Tx:
                 "region": work.region, "network_id": work.network_id, "stage": work.stage,
                 "version": work.version, "last_change_at": work.last_change_at})
         if self.entries:
-            self.conn.execute(_UPDATE_HEAD, {
+            _UPDATE_HEAD(self.conn, {
                 "size": self.size, "head": self.head_hash,
                 "frontier": ",".join(h.hex() for h in self.frontier)})
 
@@ -205,9 +210,9 @@ class _Tx:
         if before == text:
             return
         if before is None:
-            self.conn.execute(table.insert(), {"id": key, "state": text, **columns})
+            _INSERT_ROW[kind](self.conn, {"id": key, "state": text, **columns})
         else:
-            self.conn.execute(_UPDATE_ROW[kind], {"key": key, "state": text, **columns})
+            _UPDATE_ROW[kind](self.conn, {"key": key, "state": text, **columns})
 
 
 class Lifecycle:
@@ -227,11 +232,11 @@ class Lifecycle:
     @contextmanager
     def _write(self) -> Iterator[_Tx]:
         with self.write_engine.begin() as conn:
-            head = conn.execute(_LOCK_HEAD).first()
+            head = _LOCK_HEAD(conn).first()
             if head is None:
                 conn.execute(_HEAD.insert(), {"id": 1, "size": 0, "head": "0" * 64,
                                               "frontier": ""})
-                head = conn.execute(_LOCK_HEAD).first()
+                head = _LOCK_HEAD(conn).first()
             tx = _Tx(conn, head, self.clock())
             try:
                 yield tx
@@ -696,7 +701,7 @@ class Lifecycle:
 
     def _head_row(self):
         with self.engine.connect() as conn:
-            return conn.execute(_HEAD_ROW).first()
+            return _HEAD_ROW(conn).first()
 
     def log_size(self) -> int:
         head = self._head_row()
