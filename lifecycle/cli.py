@@ -52,7 +52,12 @@ def demo(data_dir: Optional[Path] = DataDir):
     from lifecycle.demo import build_demo
 
     folder = _data_dir(data_dir)
-    for role, username, token in build_demo(folder):
+    try:
+        users = build_demo(folder)
+    except LifecycleError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+    for role, username, token in users:
         typer.echo(f"{role} {username} {token}")
 
 

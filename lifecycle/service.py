@@ -265,6 +265,7 @@ class Lifecycle:
             if len(password) < 8:
                 raise Invalid("password", "must have at least 8 characters")
         token = secrets.token_urlsafe(32)
+        password_hash = _passwords.hash(password) if password else None  # outside the lock
         with self._write() as tx:
             if tx.conn.execute(select(_USERS.c.id).where(_USERS.c.username == username)).first():
                 raise Conflict(f"username {username!r} is taken",
@@ -273,18 +274,21 @@ class Lifecycle:
             tx.conn.execute(_USERS.insert(), {
                 "id": user_id, "username": username, "role": role, "entity": entity,
                 "token_hash": hash_token(token),
-                "password_hash": _passwords.hash(password) if password else None,
+                "password_hash": password_hash,
                 "created_at": tx.at})
             tx.emit("user.registered", actor, {
                 "user_id": user_id, "username": username, "role": role, "entity": entity})
         return UserInfo(user_id, username, role, entity), token
 
     def set_password(self, *, user_id: int, password: str) -> None:
-        with Session(self.engine) as session, session.begin():
-            user = session.get(User, user_id)
-            if user is None:
+        # Hash first: argon2 takes a noticeable fraction of a second, and the write lock
+        # should not be held for it.
+        password_hash = _passwords.hash(password)
+        with self.write_engine.begin() as conn:
+            done = conn.execute(_USERS.update().where(_USERS.c.id == user_id).values(
+                password_hash=password_hash))
+            if done.rowcount == 0:
                 raise NotFound(f"user {user_id} not found")
-            user.password_hash = _passwords.hash(password)
 
     def authenticate_token(self, token: str | None) -> Actor | None:
         if not token:
