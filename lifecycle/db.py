@@ -80,11 +80,12 @@ class WorkRow(SQLModel, table=True):
 
 
 class Prepared:
-    """A Core statement compiled once per dialect and run straight through the driver.
+    """A Core statement compiled once per dialect and run on the driver's own cursor.
 
     The write path runs the same few statements for every command; SQLAlchemy's per-call
-    compilation-cache lookup and parameter processing cost more than SQLite needs to run
-    them. Every bound value must be named in the statement (`bindparam`)."""
+    execution machinery costs more than SQLite needs to run them. The cursor belongs to the
+    connection's current transaction, so these statements commit or roll back with it.
+    Every bound value must be named in the statement (`bindparam`); literals keep theirs."""
 
     def __init__(self, statement):
         self.statement = statement
@@ -95,21 +96,31 @@ class Prepared:
         if compiled is None:
             done = self.statement.compile(dialect=dialect)
             order = tuple(done.positiontup) if done.positiontup else None
-            # Literals in the statement (`id == 1`) are bound parameters too: keep their values.
             fixed = {k: v for k, v in done.params.items() if v is not None}
             compiled = self._compiled[dialect.name] = (done.string, order, fixed)
         return compiled
 
     def __call__(self, conn, params: dict | None = None, *, many: list[dict] | None = None):
+        """Run on `conn` (a SQLAlchemy Connection inside a transaction); returns the cursor."""
         sql, order, fixed = self._for(conn.dialect)
 
         def bind(values: dict):
             values = {**fixed, **values} if fixed else values
             return tuple(values[name] for name in order) if order else values
 
+        cursor = conn.connection.driver_connection.cursor()
         if many is not None:
-            return conn.exec_driver_sql(sql, [bind(values) for values in many])
-        return conn.exec_driver_sql(sql, bind(params or {}))
+            cursor.executemany(sql, [bind(values) for values in many])
+        else:
+            cursor.execute(sql, bind(params or {}))
+        return cursor
+
+    def one(self, conn, params: dict | None = None):
+        """The first row as a tuple, or None."""
+        cursor = self(conn, params)
+        row = cursor.fetchone()
+        cursor.close()
+        return row
 
 
 def insert_all(table) -> Prepared:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 from pwdlib import PasswordHash
 from sqlalchemy import bindparam, func, select
@@ -111,10 +111,11 @@ _WORKS = WorkRow.__table__
 # Statements built once: constructing a statement costs more than running it on SQLite.
 _INSERT_ENTRY = insert_all(_LOG)
 _INSERT_NODE = insert_all(_NODES)
-_LOCK_HEAD = Prepared(select(_HEAD).where(_HEAD.c.id == 1).with_for_update())
+_HEAD_COLUMNS = (_HEAD.c.size, _HEAD.c.head, _HEAD.c.frontier)
+_LOCK_HEAD = Prepared(select(*_HEAD_COLUMNS).where(_HEAD.c.id == 1).with_for_update())
 _UPDATE_HEAD = Prepared(_HEAD.update().where(_HEAD.c.id == 1).values(
     size=bindparam("size"), head=bindparam("head"), frontier=bindparam("frontier")))
-_HEAD_ROW = Prepared(select(_HEAD).where(_HEAD.c.id == 1))
+_HEAD_ROW = Prepared(select(*_HEAD_COLUMNS).where(_HEAD.c.id == 1))
 _STATE_OF = {
     "network": Prepared(select(_NETWORKS.c.state).where(_NETWORKS.c.id == bindparam("key"))),
     "work": Prepared(select(_WORKS.c.state).where(_WORKS.c.id == bindparam("key"))),
@@ -125,6 +126,12 @@ _UPDATE_ROW = {
         {c.name: bindparam(c.name) for c in table.columns if c.name != "id"}))
     for kind, table in (("network", _NETWORKS), ("work", _WORKS))
 }
+
+
+class LogHeadRow(NamedTuple):
+    size: int
+    head: str
+    frontier: str
 
 
 class _Tx:
@@ -144,7 +151,8 @@ class _Tx:
         self.entries: list[dict] = []
 
     def _row_state(self, kind: str, key: int) -> str | None:
-        return _STATE_OF[kind](self.conn, {"key": key}).scalar()
+        row = _STATE_OF[kind].one(self.conn, {"key": key})
+        return row[0] if row else None
 
     def network(self, network_id: int) -> Network:
         if network_id not in self.state.networks:
@@ -232,12 +240,12 @@ class Lifecycle:
     @contextmanager
     def _write(self) -> Iterator[_Tx]:
         with self.write_engine.begin() as conn:
-            head = _LOCK_HEAD(conn).first()
+            head = _LOCK_HEAD.one(conn)
             if head is None:
                 conn.execute(_HEAD.insert(), {"id": 1, "size": 0, "head": "0" * 64,
                                               "frontier": ""})
-                head = _LOCK_HEAD(conn).first()
-            tx = _Tx(conn, head, self.clock())
+                head = _LOCK_HEAD.one(conn)
+            tx = _Tx(conn, LogHeadRow(*head), self.clock())
             try:
                 yield tx
                 tx.flush()
@@ -705,7 +713,8 @@ class Lifecycle:
 
     def _head_row(self):
         with self.engine.connect() as conn:
-            return _HEAD_ROW(conn).first()
+            row = _HEAD_ROW.one(conn)
+            return LogHeadRow(*row) if row else None
 
     def log_size(self) -> int:
         head = self._head_row()

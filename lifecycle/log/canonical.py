@@ -320,7 +320,7 @@ def parse_time(text: str) -> datetime:
     if not isinstance(text, str) or not _TIME_SHAPE.fullmatch(text):
         raise CanonicalError(f"time {text!r} is not YYYY-MM-DDTHH:MM:SS.ffffffZ")
     try:
-        moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+        # The shape is already checked; fromisoformat is many times faster than strptime.
+        return datetime.fromisoformat(text[:-1] + "+00:00")
     except ValueError as exc:
         raise CanonicalError(f"time {text!r} is not a valid date: {exc}") from None
-    return moment.replace(tzinfo=timezone.utc)
