@@ -1,0 +1,242 @@
+"""Forms: each handler checks the CSRF token, needs a logged-in user, calls one service command
+and either redirects to the page with a notice (post/redirect/get) or shows the page again
+with what went wrong. The service decides who may do what; the pages only hide forms that
+would be refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+from starlette.responses import Response
+
+from api.web.pages import describe_error, render_work
+from api.web.render import Page, lifecycle_of, safe_next
+from lifecycle.errors import Invalid, LifecycleError
+
+router = APIRouter()
+Handler = Callable[..., Response]
+
+
+async def handle(request: Request, handler: Handler, *args, login: bool = True) -> Response:
+    """Parse the form, then run the handler in a worker thread: the service's commands block
+    (database, argon2), and the event loop must keep serving other readers meanwhile."""
+    form = await request.form(max_files=2, max_fields=50)
+    try:
+        return await run_in_threadpool(_checked, request, form, handler, login, *args)
+    finally:
+        await form.close()
+
+
+def _checked(request: Request, form: FormData, handler: Handler, login: bool, *args) -> Response:
+    page = Page(request)
+    if not page.session.csrf_ok(form.get("csrf")):
+        return page.error(403, page.gettext(
+            "This form has expired or did not come from this site. Go back, reload the page "
+            "and send it again."), title=page.gettext("Form refused"))
+    if login and page.actor is None:
+        # Back to the page the form was on once logged in (a logout in another tab).
+        back = urlsplit(request.headers.get("referer", "")).path
+        return page.redirect("/login?next=" + quote(safe_next(back), safe=""))
+    return handler(page, form, *args)
+
+
+def text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def on_work(page: Page, work_id: int, command: Callable[[], object], notice: str,
+            form: FormData) -> Response:
+    """Run a command on a work; back to its page with a notice, or the page with the error."""
+    try:
+        command()
+    except LifecycleError as exc:
+        return render_work(page, work_id, status_code=exc.status,
+                           error=describe_error(page, exc),
+                           form={k: v for k, v in form.items() if isinstance(v, str)})
+    return page.redirect(f"/works/{work_id}", notice)
+
+
+# ---------------------------------------------------------------------- login
+@router.post("/login")
+async def login(request: Request):
+    return await handle(request, _login, login=False)
+
+
+def _login(page: Page, form: FormData) -> Response:
+    username, password = text(form, "username").strip(), text(form, "password")
+    target = safe_next(text(form, "next"))
+    actor = lifecycle_of(page.request).authenticate_password(username, password) \
+        if username and password else None
+    if actor is None:
+        return page.render("login.html", status_code=401, next=target, username=username,
+                           error=page.gettext("Wrong username or password."))
+    page.session.login(actor.id)
+    return page.redirect(target, "logged_in")
+
+
+@router.post("/logout")
+async def logout(request: Request):
+    return await handle(request, _logout, login=False)
+
+
+def _logout(page: Page, form: FormData) -> Response:
+    page.session.logout()
+    return page.redirect("/", "logged_out")
+
+
+# ---------------------------------------------------------------------- officials
+@router.get("/works/new")
+def new_work_page(request: Request):
+    page = Page(request)
+    if page.actor is None:
+        return page.redirect("/login?next=/works/new")
+    if page.actor.role != "official":
+        return page.error(403, page.gettext("Only officials of a public entity register works."))
+    return page.render("work_new.html", networks=lifecycle_of(request).list_networks(),
+                       form={"currency": "PEN"}, error=None)
+
+
+@router.post("/works")
+async def register_work(request: Request):
+    return await handle(request, _register_work)
+
+
+def _register_work(page: Page, form: FormData) -> Response:
+    lc = lifecycle_of(page.request)
+    network = text(form, "network_id")
+    try:
+        if not network.isdigit():
+            raise Invalid("network_id", "choose a network")
+        work = lc.register_work(
+            actor=page.actor, code=text(form, "code"), title=text(form, "title"), entity=None,
+            region=text(form, "region"), network_id=int(network),
+            reference_amount=text(form, "reference_amount").replace(",", "").strip(),
+            currency=text(form, "currency").strip().upper() or "PEN")
+    except LifecycleError as exc:
+        return page.render("work_new.html", status_code=exc.status, networks=lc.list_networks(),
+                           form={k: v for k, v in form.items() if isinstance(v, str)},
+                           error=describe_error(page, exc))
+    return page.redirect(f"/works/{work.id}", "work_registered")
+
+
+@router.post("/works/{work_id}/documents")
+async def attach_document(request: Request, work_id: int):
+    return await handle(request, _attach_document, work_id)
+
+
+def _attach_document(page: Page, form: FormData, work_id: int) -> Response:
+    upload = form.get("file")
+
+    def command():
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise Invalid("file", "choose a file to upload")
+        lifecycle_of(page.request).attach_document(
+            actor=page.actor, work_id=work_id, kind=text(form, "kind"),
+            title=text(form, "title"), filename=upload.filename, content=upload.file,
+            media_type=upload.content_type or "application/octet-stream")
+
+    return on_work(page, work_id, command, "document_attached", form)
+
+
+@router.post("/works/{work_id}/observations/{observation_id}/answer")
+async def answer_observation(request: Request, work_id: int, observation_id: int):
+    return await handle(request, _answer_observation, work_id, observation_id)
+
+
+def _answer_observation(page: Page, form: FormData, work_id: int, observation_id: int):
+    return on_work(page, work_id, lambda: lifecycle_of(page.request).answer_observation(
+        actor=page.actor, work_id=work_id, observation_id=observation_id,
+        text=text(form, "text")), "observation_answered", form)
+
+
+@router.post("/works/{work_id}/proposals")
+async def open_proposal(request: Request, work_id: int):
+    return await handle(request, _open_proposal, work_id)
+
+
+def _open_proposal(page: Page, form: FormData, work_id: int) -> Response:
+    trigger = text(form, "trigger")
+
+    def command():
+        award = None
+        if trigger == "award":
+            bidders = text(form, "bidders").strip()
+            if not bidders.isdigit():
+                raise Invalid("award.bidders", "must be a whole number")
+            award = {"supplier": text(form, "supplier"),
+                     "amount": text(form, "amount").replace(",", "").strip(),
+                     "bidders": int(bidders)}
+        lifecycle_of(page.request).open_proposal(
+            actor=page.actor, work_id=work_id, trigger=trigger,
+            justification=text(form, "justification"), award=award)
+
+    return on_work(page, work_id, command, "proposal_opened", form)
+
+
+@router.post("/works/{work_id}/proposals/{proposal_id}/withdraw")
+async def withdraw_proposal(request: Request, work_id: int, proposal_id: int):
+    return await handle(request, _withdraw_proposal, work_id, proposal_id)
+
+
+def _withdraw_proposal(page: Page, form: FormData, work_id: int, proposal_id: int):
+    return on_work(page, work_id, lambda: lifecycle_of(page.request).withdraw_proposal(
+        actor=page.actor, work_id=work_id, proposal_id=proposal_id), "proposal_withdrawn", form)
+
+
+@router.post("/works/{work_id}/proposals/{proposal_id}/apply")
+async def apply_proposal(request: Request, work_id: int, proposal_id: int):
+    return await handle(request, _apply_proposal, work_id, proposal_id)
+
+
+def _apply_proposal(page: Page, form: FormData, work_id: int, proposal_id: int) -> Response:
+    version = text(form, "version")
+    try:
+        outcome = lifecycle_of(page.request).apply_proposal(
+            actor=page.actor, work_id=work_id, proposal_id=proposal_id,
+            if_match=int(version) if version.isdigit() else None)
+    except LifecycleError as exc:
+        return render_work(page, work_id, status_code=exc.status,
+                           error=describe_error(page, exc))
+    if not outcome.applied:
+        # The refusal is in the log; show the official every guard that failed and why.
+        return render_work(page, work_id, status_code=409, refusal=outcome.results)
+    return page.redirect(f"/works/{work_id}", "proposal_applied")
+
+
+# ---------------------------------------------------------------------- network members
+@router.post("/works/{work_id}/proposals/{proposal_id}/signoffs")
+async def record_signoff(request: Request, work_id: int, proposal_id: int):
+    return await handle(request, _record_signoff, work_id, proposal_id)
+
+
+def _record_signoff(page: Page, form: FormData, work_id: int, proposal_id: int) -> Response:
+    decision = text(form, "decision")
+    return on_work(page, work_id, lambda: lifecycle_of(page.request).record_signoff(
+        actor=page.actor, work_id=work_id, proposal_id=proposal_id, decision=decision,
+        reason=text(form, "reason") or None), f"signoff_{decision}", form)
+
+
+@router.post("/works/{work_id}/observations")
+async def file_observation(request: Request, work_id: int):
+    return await handle(request, _file_observation, work_id)
+
+
+def _file_observation(page: Page, form: FormData, work_id: int) -> Response:
+    return on_work(page, work_id, lambda: lifecycle_of(page.request).file_observation(
+        actor=page.actor, work_id=work_id, text=text(form, "text")), "observation_filed", form)
+
+
+@router.post("/works/{work_id}/conflicts")
+async def declare_conflict(request: Request, work_id: int):
+    return await handle(request, _declare_conflict, work_id)
+
+
+def _declare_conflict(page: Page, form: FormData, work_id: int) -> Response:
+    return on_work(page, work_id, lambda: lifecycle_of(page.request).declare_conflict(
+        actor=page.actor, work_id=work_id, statement=text(form, "statement")),
+        "conflict_declared", form)
