@@ -7,6 +7,56 @@ from fastapi import FastAPI
 from lifecycle.bootstrap import open_lifecycle
 from lifecycle.service import Lifecycle
 
+# Multipart framing around an upload (boundaries, part headers, the kind and title fields).
+MULTIPART_ALLOWANCE = 64 * 1024
+
+
+class BodySizeLimit:
+    """Refuse request bodies over the engine's upload limit before they are read to the end:
+    at once when Content-Length says so, else as soon as a chunked body passes the limit."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        from api.errors import BodyTooLarge, problem
+
+        upload_limit = scope["app"].state.lc.max_upload_bytes
+        limit = upload_limit + MULTIPART_ALLOWANCE
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            exc = BodyTooLarge(upload_limit)
+            response = problem(413, "Content too large", exc.detail, exc.errors,
+                               {"Connection": "close"})
+            return await response(scope, receive, send)
+        received = 0
+
+        async def counting_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(upload_limit)
+            return message
+
+        return await self.app(scope, counting_receive, send)
+
+
+def _problem_media_type(schema: dict) -> dict:
+    """FastAPI documents error models under the route's media type (application/json, or
+    text/plain for the checkpoint); errors are served as application/problem+json."""
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content")
+                if status[:1] == "4" and content:
+                    response["content"] = {"application/problem+json":
+                                           next(iter(content.values()))}
+    return schema
+
 
 def create_app(lifecycle: Lifecycle | None = None) -> FastAPI:
     """Build the app on an engine (by default the one of $LIFECYCLE_DATA_DIR)."""
@@ -17,10 +67,21 @@ def create_app(lifecycle: Lifecycle | None = None) -> FastAPI:
     app = FastAPI(
         title="lifecycle",
         summary="Public works under civil-society oversight, with a tamper-evident log.",
+        description="Reading is public. Every write needs `Authorization: Bearer <token>`. "
+                    "Errors are RFC 9457 problem details whose `errors` name each field or "
+                    "guard at fault.",
         version="0.1.0",
     )
     app.state.lc = lifecycle or open_lifecycle()
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit)
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(web_router)
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = _problem_media_type(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi
     return app

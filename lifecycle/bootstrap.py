@@ -9,7 +9,7 @@ from pathlib import Path
 
 from lifecycle import db, migrate
 from lifecycle.log.note import SIGNING_KEY_FILE, generate_signing_key
-from lifecycle.service import SYSTEM, Lifecycle, utcnow
+from lifecycle.service import MAX_UPLOAD_BYTES, SYSTEM, Lifecycle, utcnow
 
 DEFAULT_ORIGIN = "lifecycle.local/log"
 
@@ -24,7 +24,8 @@ def open_lifecycle(data_dir: Path | None = None, *, url: str | None = None,
         migrate.upgrade(engine)
     if not (folder / SIGNING_KEY_FILE).exists():
         generate_signing_key(folder, origin or os.environ.get("LIFECYCLE_ORIGIN", DEFAULT_ORIGIN))
-    return Lifecycle(engine=engine, data_dir=folder, clock=clock)
+    upload_limit = int(os.environ.get("LIFECYCLE_MAX_UPLOAD_BYTES", MAX_UPLOAD_BYTES))
+    return Lifecycle(engine=engine, data_dir=folder, clock=clock, max_upload_bytes=upload_limit)
 
 
 def init(lc: Lifecycle, *, admin: str = "admin", password: str | None = None) -> str | None:

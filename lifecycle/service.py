@@ -787,7 +787,10 @@ def _decode_cursor(cursor: str | None) -> int:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         if not raw.startswith("w"):
             raise ValueError
-        return int(raw[1:])
+        last_id = int(raw[1:])
+        if not 0 <= last_id < 2**31:
+            raise ValueError
+        return last_id
     except (ValueError, UnicodeDecodeError) as exc:
         raise Invalid("cursor", "is not a cursor this API gave out") from exc
 

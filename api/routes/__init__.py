@@ -1,5 +1,23 @@
 """JSON API routers, one per resource, mounted under /api/v1."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-api_router = APIRouter()
+from api.deps import optional_user
+from api.routes import (
+    documents,
+    log,
+    networks,
+    observations,
+    proposals,
+    reports,
+    stages,
+    users,
+    works,
+)
+from api.schemas import problems
+
+# Every route checks a presented token (a bad one is a 401 even on a public read); the
+# dependency is cached per request, so routes that need a user do not look it up twice.
+api_router = APIRouter(dependencies=[Depends(optional_user)], responses=problems(401, 422))
+for module in (stages, users, networks, works, documents, observations, proposals, log, reports):
+    api_router.include_router(module.router)

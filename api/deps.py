@@ -1,0 +1,90 @@
+"""Dependencies of the API routes: the engine, the caller, and role checks.
+
+Authorization proper (own entity, own network, own proposal) lives in the service commands, so
+every interface gets it. The role checks here only answer early and make each route's audience
+visible in its signature and in the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from lifecycle.errors import Forbidden, Invalid, Unauthorized
+from lifecycle.service import Actor, Lifecycle
+
+bearer = HTTPBearer(auto_error=False, description="The API token printed by `lifecycle users "
+                                                  "add`, `lifecycle demo` or `POST /users`.")
+
+
+def get_lifecycle(request: Request) -> Lifecycle:
+    return request.app.state.lc
+
+
+LifecycleDep = Annotated[Lifecycle, Depends(get_lifecycle)]
+
+
+def optional_user(lc: LifecycleDep, request: Request,
+                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+                  ) -> Actor | None:
+    """The caller, or None for an anonymous read. A token that is presented but unknown is a
+    401 even on a public read: a client with a typo should learn it, not be served as anonymous."""
+    if credentials is None:
+        if request.headers.get("authorization"):
+            raise Unauthorized("use `Authorization: Bearer <token>`")
+        return None
+    actor = lc.authenticate_token(credentials.credentials)
+    if actor is None:
+        raise Unauthorized("unknown API token")
+    return actor
+
+
+OptionalUser = Annotated[Actor | None, Depends(optional_user)]
+
+
+def current_user(actor: OptionalUser) -> Actor:
+    if actor is None:
+        raise Unauthorized("this needs an API token: `Authorization: Bearer <token>`")
+    return actor
+
+
+CurrentUser = Annotated[Actor, Depends(current_user)]
+
+
+class RequireRole:
+    """A dependency that lets through only callers with one of the given roles."""
+
+    def __init__(self, *roles: str):
+        self.roles = roles
+
+    def __call__(self, actor: CurrentUser) -> Actor:
+        if actor.role not in self.roles:
+            raise Forbidden(f"this needs the role {' or '.join(self.roles)}; "
+                            f"you are {actor.role}")
+        return actor
+
+
+AdminUser = Annotated[Actor, Depends(RequireRole("admin"))]
+OfficialUser = Annotated[Actor, Depends(RequireRole("official"))]
+MemberUser = Annotated[Actor, Depends(RequireRole("member"))]
+
+_VERSION_TAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
+
+
+def if_match_version(
+        if_match: Annotated[str | None, Header(
+            description="The work's version (its ETag), e.g. `\"3\"`: the change applies only "
+                        "if the work is still at that version, else 412.")] = None,
+) -> int | None:
+    if if_match is None or if_match.strip() == "*":
+        return None
+    found = _VERSION_TAG.match(if_match)
+    if not found:
+        raise Invalid("If-Match", 'must be a work version (ETag) such as "3"')
+    return int(found.group(1))
+
+
+IfMatch = Annotated[int | None, Depends(if_match_version)]

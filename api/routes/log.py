@@ -1,0 +1,66 @@
+"""The public log: the feed of entries, signed checkpoints and Merkle proofs (DESIGN §4)."""
+
+import json
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse, Response
+
+from api.deps import LifecycleDep
+from api.schemas import MAX_SEQ, ConsistencyProof, InclusionProof, LogPage, problems
+from lifecycle import ledger
+from lifecycle.log.note import VKEY_FILE
+
+router = APIRouter(prefix="/log", tags=["log"])
+JSONL = "application/jsonl"
+
+
+@router.get("", response_model=LogPage, responses={
+    200: {"content": {JSONL: {"schema": {"type": "string"}}},
+          "description": "With `format=jsonl`: the exact stored bytes, one entry a line."}})
+def read_log(lc: LifecycleDep,
+             after: Annotated[int, Query(ge=-1, le=MAX_SEQ,
+                                         description="Return entries with seq > after.")] = -1,
+             limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+             format: Annotated[Literal["json", "jsonl"], Query(
+                 description="jsonl: the entries' exact bytes, as in an export bundle.")
+             ] = "json"):
+    """The log in seq order, without gaps: appends are serialized, so seq order is commit
+    order and a reader that pages with `after` never skips an entry."""
+    raw = lc.entries(after=after, limit=limit)
+    if format == "jsonl":
+        return Response(b"".join(line + b"\n" for line in raw), media_type=JSONL)
+    size = lc.log_size()  # read after the entries, so it covers every entry returned
+    last = after + len(raw)
+    return LogPage(size=size, entries=[json.loads(line) for line in raw],
+                   next_after=last if raw and last + 1 < size else None)
+
+
+@router.get("/checkpoint", response_class=PlainTextResponse, responses={
+    200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+          "description": "A C2SP signed note: origin, size, base64 root, signature."},
+    **problems(409)})
+def get_checkpoint(lc: LifecycleDep):
+    """A signed checkpoint of the log as committed now. Verify it with GET /log/vkey."""
+    return PlainTextResponse(ledger.checkpoint(lc))
+
+
+@router.get("/vkey", response_class=PlainTextResponse, responses={
+    200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+          "description": "The checkpoint verifier key: <origin>+<key id>+<base64 key>."}})
+def get_vkey(lc: LifecycleDep):
+    return PlainTextResponse((lc.data_dir / VKEY_FILE).read_text("ascii"))
+
+
+@router.get("/proof/inclusion", response_model=InclusionProof, responses=problems(422))
+def inclusion_proof(lc: LifecycleDep, index: Annotated[int, Query(ge=0, le=MAX_SEQ)],
+                    size: Annotated[int, Query(ge=1, le=MAX_SEQ)]):
+    """RFC 9162 inclusion proof of entry `index` in the tree of the first `size` entries."""
+    return ledger.inclusion(lc, index=index, size=size)
+
+
+@router.get("/proof/consistency", response_model=ConsistencyProof, responses=problems(422))
+def consistency_proof(lc: LifecycleDep, first: Annotated[int, Query(ge=0, le=MAX_SEQ)],
+                      second: Annotated[int, Query(ge=0, le=MAX_SEQ)]):
+    """RFC 9162 consistency proof between the trees of the first `first` and `second` entries."""
+    return ledger.consistency(lc, first=first, second=second)

@@ -1,0 +1,89 @@
+"""Proposals to change a work's stage: opened and applied by an official of the work's entity,
+signed off by the members of its network."""
+
+from fastapi import APIRouter, Response
+
+from api.deps import IfMatch, LifecycleDep, MemberUser, OfficialUser
+from api.routes.works import etag
+from api.schemas import (
+    ApplyOut,
+    GuardOut,
+    ProposalId,
+    ProposalIn,
+    ProposalOut,
+    SignOffIn,
+    WorkId,
+    WorkSummary,
+    problems,
+)
+from lifecycle.errors import NotFound, Refused
+from lifecycle.model import Proposal
+from lifecycle.service import Lifecycle
+
+router = APIRouter(prefix="/works/{work_id}/proposals", tags=["proposals"])
+
+
+def proposal_out(lc: Lifecycle, work_id: int, proposal: Proposal) -> ProposalOut:
+    """The proposal as committed, with its tally against the network as it stands."""
+    work = lc.get_work(work_id)
+    return ProposalOut.of(work, lc.get_network(work.network_id), work.proposal(proposal.id))
+
+
+@router.post("", status_code=201, response_model=ProposalOut, responses=problems(403, 404, 409))
+def open_proposal(work_id: WorkId, body: ProposalIn, actor: OfficialUser, lc: LifecycleDep):
+    """Propose a stage change (one open proposal per work). An award carries
+    `{supplier, amount, bidders}`; its red flags are computed now and shown to reviewers."""
+    proposal = lc.open_proposal(
+        actor=actor, work_id=work_id, trigger=body.trigger, justification=body.justification,
+        award=body.award.model_dump() if body.award else None)
+    return proposal_out(lc, work_id, proposal)
+
+
+@router.get("/{proposal_id}", response_model=ProposalOut, responses=problems(404))
+def get_proposal(work_id: WorkId, proposal_id: ProposalId, lc: LifecycleDep):
+    work = lc.get_work(work_id)
+    proposal = work.proposal(proposal_id)
+    if proposal is None:
+        raise NotFound(f"proposal {proposal_id} of work {work.code} not found")
+    return ProposalOut.of(work, lc.get_network(work.network_id), proposal)
+
+
+@router.post("/{proposal_id}/signoffs", status_code=201, response_model=ProposalOut,
+             responses=problems(403, 404, 409))
+def record_signoff(work_id: WorkId, proposal_id: ProposalId, body: SignOffIn, actor: MemberUser,
+                   lc: LifecycleDep):
+    """A member of the work's network approves, blocks (with a reason) or withdraws their
+    earlier stance. Their latest sign-off is the one that counts."""
+    proposal = lc.record_signoff(actor=actor, work_id=work_id, proposal_id=proposal_id,
+                                 decision=body.decision, reason=body.reason)
+    return proposal_out(lc, work_id, proposal)
+
+
+@router.post("/{proposal_id}/apply", response_model=ApplyOut,
+             responses=problems(403, 404, 409, 412))
+def apply_proposal(work_id: WorkId, proposal_id: ProposalId, actor: OfficialUser, lc: LifecycleDep,
+                   if_match: IfMatch, response: Response):
+    """Evaluate every guard and apply the stage change. A refusal is logged too, and answered
+    409 with every failing guard in `errors` (and every verdict in `guards`)."""
+    outcome = lc.apply_proposal(actor=actor, work_id=work_id, proposal_id=proposal_id,
+                                if_match=if_match)
+    guards = [GuardOut.of(r) for r in outcome.results]
+    if not outcome.applied:
+        failing = [{"guard": g.guard, "message": g.message} for g in guards if not g.ok]
+        refusal = Refused(f"{outcome.proposal.trigger} of work {outcome.work.code} refused: "
+                          + "; ".join(f"{f['guard']}: {f['message']}" for f in failing),
+                          failing)
+        refusal.extensions = {"seq": outcome.entry["seq"],
+                              "guards": [g.model_dump() for g in guards]}
+        raise refusal
+    response.headers["ETag"] = etag(outcome.work)
+    return ApplyOut(applied=True, seq=outcome.entry["seq"], guards=guards,
+                    work=WorkSummary.model_validate(outcome.work.__dict__))
+
+
+@router.post("/{proposal_id}/withdraw", response_model=ProposalOut,
+             responses=problems(403, 404, 409))
+def withdraw_proposal(work_id: WorkId, proposal_id: ProposalId, actor: OfficialUser,
+                      lc: LifecycleDep):
+    proposal = lc.withdraw_proposal(actor=actor, work_id=work_id, proposal_id=proposal_id)
+    return proposal_out(lc, work_id, proposal)

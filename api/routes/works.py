@@ -1,0 +1,99 @@
+"""Works: register, list, and the detail a reviewer needs; each work's log history."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from api.deps import LifecycleDep, OfficialUser
+from api.schemas import (
+    DocumentOut,
+    MAX_ID,
+    GuardOut,
+    ProposalBrief,
+    ProposalOut,
+    Stage,
+    WorkIn,
+    WorkOut,
+    WorkPage,
+    WorkId,
+    WorkSummary,
+    problems,
+    text_query,
+)
+from lifecycle.model import Work
+from lifecycle.service import Lifecycle
+from lifecycle.states import legal_triggers
+
+router = APIRouter(prefix="/works", tags=["works"])
+
+
+def work_detail(lc: Lifecycle, work: Work) -> WorkOut:
+    network = lc.get_network(work.network_id)
+    proposal = work.open_proposal
+    dry_run = [GuardOut.of(r) for r in lc.dry_run(work, network)]
+    data = work.to_dict()
+    data.update(
+        documents=[DocumentOut.model_validate(d.__dict__) for d in work.documents],
+        proposals=[ProposalBrief.model_validate(p.__dict__) for p in work.proposals],
+        open_proposal=ProposalOut.of(work, network, proposal) if proposal else None,
+        red_flags=proposal.red_flags if proposal else [],
+        dry_run=dry_run,
+        missing=[g for g in dry_run if not g.ok],
+        legal_triggers=legal_triggers(work.stage, (work.suspended_from or {}).get("stage")))
+    return WorkOut.model_validate(data)
+
+
+def etag(work: Work) -> str:
+    return f'"{work.version}"'
+
+
+@router.post("", status_code=201, response_model=WorkOut, responses=problems(403, 404, 409))
+def register_work(body: WorkIn, actor: OfficialUser, lc: LifecycleDep, response: Response):
+    """Register a work of the official's entity under a network; it starts in design."""
+    work = lc.register_work(actor=actor, code=body.code, title=body.title, entity=body.entity,
+                            region=body.region, network_id=body.network_id,
+                            reference_amount=body.reference_amount, currency=body.currency)
+    response.headers["ETag"] = etag(work)
+    response.headers["Location"] = f"/api/v1/works/{work.id}"
+    return work_detail(lc, work)
+
+
+@router.get("", response_model=WorkPage)
+def list_works(
+        lc: LifecycleDep,
+        stage: Stage | None = None,
+        region: Annotated[str | None, text_query()] = None,
+        network: Annotated[int | None, Query(ge=1, le=MAX_ID, description="A network id.")
+                           ] = None,
+        stalled: Annotated[bool | None, Query(
+            description="true: only works past their stage's service level; false: only "
+                        "works within it.")] = None,
+        entity: Annotated[str | None, text_query("A public entity.")] = None,
+        search: Annotated[str | None, text_query("Part of the code or title.")] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        # 16 characters hold any cursor this API gives out, and keep a forged one from
+        # decoding to an id too large for the database driver (a 500 in lifecycle.service).
+        cursor: Annotated[str | None, text_query("`next_cursor` of the previous page.", 16)
+                          ] = None):
+    """Works in a stable order, a page at a time (keyset pagination with an opaque cursor)."""
+    page = lc.list_works(stage=stage, region=region, network_id=network, stalled=stalled,
+                         entity=entity, search=search, limit=limit, cursor=cursor)
+    return WorkPage(works=[WorkSummary.model_validate(row, from_attributes=True)
+                           for row in page.works],
+                    next_cursor=page.next_cursor)
+
+
+@router.get("/{work_id}", response_model=WorkOut, responses=problems(404))
+def get_work(work_id: WorkId, lc: LifecycleDep, response: Response):
+    """The work, its open proposal with every sign-off (stale and excluded approvals marked
+    with the reason), its red flags, and a dry run of the guards: what is still missing.
+    The ETag is the work's version, for `If-Match` on apply."""
+    work = lc.get_work(work_id)
+    response.headers["ETag"] = etag(work)
+    return work_detail(lc, work)
+
+
+@router.get("/{work_id}/history", response_model=list[dict[str, Any]], responses=problems(404))
+def work_history(work_id: WorkId, lc: LifecycleDep):
+    """The work's log entries in order, as stored."""
+    return lc.history(work_id)

@@ -1,0 +1,196 @@
+"""Load benchmark of the HTTP API (not a test).
+
+Builds a demo-like dataset on SQLite in a temporary data folder, starts `lifecycle serve` on a
+free loopback port as a subprocess, and drives it with an asyncio/httpx load generator:
+
+- baseline: GET /api/v1/ping, a constant answer through the same app, middleware and auth
+  dependency — what the framework costs with no engine work;
+- reads: GET /api/v1/works/{id} (work detail with proposal tally and a guard dry run);
+- writes: POST /api/v1/works/{id}/proposals/{p}/signoffs (one logged, Merkle-appended write).
+
+Prints requests/s, p50 and p99 latency for each, and their ratios to the baseline.
+
+    python bench/load.py [--requests 2000] [--writes 500] [--concurrency 16] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from itertools import cycle
+from pathlib import Path
+
+import httpx
+
+from lifecycle.bootstrap import init, open_lifecycle
+from lifecycle.service import Lifecycle
+
+SECTORS = ["civil_society", "private_sector", "professional_association", "academia",
+           "government"]
+ENTITY = "Gobierno Regional de Lambayeque"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def build_dataset(lc: Lifecycle, works: int, members: int) -> dict:
+    """A network with members of every sector and `works` works, each with a feasibility study
+    and an open approve_design proposal. Returns the ids and tokens the load needs."""
+    admin = lc.authenticate_token(init(lc))
+    network = lc.create_network(actor=admin, name="Red de Integridad Lambayeque",
+                                region="Lambayeque")
+    _, official_token = lc.create_user(actor=admin, username="oficial", role="official",
+                                       entity=ENTITY)
+    official = lc.authenticate_token(official_token)
+    member_tokens = []
+    for i in range(members):
+        info, token = lc.create_user(actor=admin, username=f"miembro{i:03}", role="member")
+        lc.add_member(actor=admin, network_id=network.id, user_id=info.id,
+                      organization=f"Organización {i}", sector=SECTORS[i % len(SECTORS)])
+        member_tokens.append(token)
+    targets = []
+    for i in range(works):
+        work = lc.register_work(actor=official, code=f"LAM-2026-{i:04}",
+                                title=f"Obra pública {i}", entity=None, region="Lambayeque",
+                                network_id=network.id, reference_amount="1500000.00")
+        lc.attach_document(actor=official, work_id=work.id, kind="feasibilityStudy",
+                           title="Estudio de factibilidad", filename="estudio.pdf",
+                           content=f"estudio {i}".encode(), media_type="application/pdf")
+        proposal = lc.open_proposal(actor=official, work_id=work.id, trigger="approve_design",
+                                    justification="Diseño listo")
+        targets.append((work.id, proposal.id))
+    return {"targets": targets, "member_tokens": member_tokens}
+
+
+def start_server(data_dir: Path, port: int) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k != "LIFECYCLE_DATABASE_URL"}
+    command = [sys.executable, "-c", "from lifecycle.cli import app; app()", "serve",
+               "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)]
+    log = open(data_dir.parent / "serve.log", "wb")
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit("lifecycle serve exited: "
+                             + (data_dir.parent / "serve.log").read_text(errors="replace"))
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/ping", timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            time.sleep(0.1)
+    server.kill()
+    raise SystemExit("lifecycle serve did not answer within 60 s")
+
+
+async def run_load(base_url: str, requests: list[tuple[str, str, dict]], concurrency: int,
+                   expect: int) -> tuple[float, list[float]]:
+    """Send the requests with `concurrency` clients in flight; return (wall seconds,
+    latencies in seconds). Every answer must have the status `expect`."""
+    queue: asyncio.Queue = asyncio.Queue()
+    for item in requests:
+        queue.put_nowait(item)
+    latencies: list[float] = []
+    failures: list[str] = []
+
+    async def worker(client: httpx.AsyncClient):
+        while not queue.empty():
+            method, path, kwargs = queue.get_nowait()
+            started = time.perf_counter()
+            try:
+                response = await client.request(method, path, **kwargs)
+            except httpx.TransportError as exc:
+                failures.append(f"{method} {path}: {exc!r}")
+                continue
+            latencies.append(time.perf_counter() - started)
+            if response.status_code != expect:
+                failures.append(f"{method} {path}: {response.status_code} {response.text[:200]}")
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        wall = time.perf_counter() - started
+    if failures:
+        raise SystemExit(f"{len(failures)} unexpected answers, e.g. {failures[0]}")
+    return wall, latencies
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=2000, help="reads, and baseline pings")
+    parser.add_argument("--writes", type=int, default=500, help="sign-off writes")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--works", type=int, default=50)
+    parser.add_argument("--members", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="lifecycle-bench-") as tmp:
+        data_dir = Path(tmp) / "data"
+        lc = open_lifecycle(data_dir, url=f"sqlite:///{data_dir / 'lifecycle.db'}")
+        dataset = build_dataset(lc, args.works, args.members)
+        lc.engine.dispose()
+        port = free_port()
+        server = start_server(data_dir, port)
+        try:
+            base_url = f"http://127.0.0.1:{port}"
+            targets = dataset["targets"]
+            pings = [("GET", "/api/v1/ping", {})] * args.requests
+            reads = [("GET", f"/api/v1/works/{work_id}", {})
+                     for (work_id, _), _i in zip(cycle(targets), range(args.requests))]
+            signers = cycle(dataset["member_tokens"])
+            writes = [("POST", f"/api/v1/works/{work_id}/proposals/{proposal_id}/signoffs",
+                       {"json": {"decision": "approve"},
+                        "headers": {"Authorization": f"Bearer {next(signers)}"}})
+                      for (work_id, proposal_id), _i in zip(cycle(targets), range(args.writes))]
+            asyncio.run(run_load(base_url, pings[:100], args.concurrency, 200))  # warm-up
+            scenarios = {"baseline GET /ping": (pings, 200), "GET /works/{id}": (reads, 200),
+                         "POST …/signoffs": (writes, 201)}
+            # Interleave the scenarios in rounds, so that a change in the machine's load
+            # during the run weighs on the baseline as much as on the endpoints it is beside.
+            results = {name: (0.0, []) for name in scenarios}
+            for round_ in range(args.rounds):
+                for name, (requests, status) in scenarios.items():
+                    share = requests[round_::args.rounds]
+                    wall, latencies = asyncio.run(run_load(base_url, share, args.concurrency,
+                                                           status))
+                    results[name] = (results[name][0] + wall, results[name][1] + latencies)
+        except SystemExit:
+            print((Path(tmp) / "serve.log").read_text(errors="replace")[-3000:], file=sys.stderr)
+            raise
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+    print(f"lifecycle API load — SQLite, one uvicorn worker, {args.concurrency} concurrent "
+          f"clients, {args.works} works, {args.members} members")
+    header = f"{'scenario':<22}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}" \
+             f"{'req/s vs base':>15}{'p50 vs base':>13}"
+    print(header)
+    print("-" * len(header))
+    base_rate = base_p50 = None
+    for name, (wall, latencies) in results.items():
+        rate = len(latencies) / wall
+        p50, p99 = percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000
+        if base_rate is None:
+            base_rate, base_p50 = rate, p50
+        print(f"{name:<22}{len(latencies):>9}{rate:>9.0f}{p50:>9.1f}{p99:>9.1f}"
+              f"{rate / base_rate:>15.2f}{p50 / base_p50:>13.1f}")
+
+
+if __name__ == "__main__":
+    main()
