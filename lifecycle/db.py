@@ -101,14 +101,16 @@ class Prepared:
         return compiled
 
     def __call__(self, conn, params: dict | None = None, *, many: list[dict] | None = None):
-        """Run on `conn` (a SQLAlchemy Connection inside a transaction); returns the cursor."""
+        """Run on `conn`; returns the driver's cursor."""
         sql, order, fixed = self._for(conn.dialect)
 
         def bind(values: dict):
             values = {**fixed, **values} if fixed else values
             return tuple(values[name] for name in order) if order else values
 
-        cursor = conn.connection.driver_connection.cursor()
+        # A DriverTransaction, or a SQLAlchemy Connection (for reads): both end at a cursor.
+        cursor = conn.cursor() if isinstance(conn, DriverTransaction) else \
+            conn.connection.driver_connection.cursor()
         if many is not None:
             cursor.executemany(sql, [bind(values) for values in many])
         else:
@@ -121,6 +123,38 @@ class Prepared:
         row = cursor.fetchone()
         cursor.close()
         return row
+
+
+class DriverTransaction:
+    """One write transaction on a pooled driver connection, without SQLAlchemy's Connection.
+
+    SQLite: BEGIN IMMEDIATE takes the write lock before anything is read. PostgreSQL: the
+    driver opens the transaction at the first statement, and the caller's first statement
+    locks the log head row. Commit on success, roll back on any exception."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.dialect = engine.dialect
+        self.integrity_error = engine.dialect.loaded_dbapi.IntegrityError
+
+    def __enter__(self) -> "DriverTransaction":
+        self._pooled = self.engine.raw_connection()
+        self.driver = self._pooled.driver_connection
+        if self.dialect.name == "sqlite":
+            self.driver.execute("BEGIN IMMEDIATE")
+        return self
+
+    def cursor(self):
+        return self.driver.cursor()
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        try:
+            if exc_type is None:
+                self.driver.commit()
+            else:
+                self.driver.rollback()
+        finally:
+            self._pooled.close()  # back to the pool
 
 
 def insert_all(table) -> Prepared:

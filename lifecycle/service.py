@@ -22,13 +22,13 @@ from typing import IO, NamedTuple
 
 from pwdlib import PasswordHash
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from lifecycle import validation as check
 from lifecycle.db import (
     WRITE_OPTION,
+    DriverTransaction,
     LogEntry,
     Prepared,
     LogHead,
@@ -121,6 +121,14 @@ _STATE_OF = {
     "work": Prepared(select(_WORKS.c.state).where(_WORKS.c.id == bindparam("key"))),
 }
 _INSERT_ROW = {"network": insert_all(_NETWORKS), "work": insert_all(_WORKS)}
+_INSERT_HEAD = insert_all(_HEAD)
+_INSERT_USER = insert_all(_USERS)
+_USER_BY_NAME = Prepared(select(_USERS.c.id).where(_USERS.c.username == bindparam("username")))
+_USER_BY_ID = Prepared(select(_USERS.c.id, _USERS.c.username, _USERS.c.role, _USERS.c.entity)
+                       .where(_USERS.c.id == bindparam("id")))
+_WORK_BY_CODE = Prepared(select(_WORKS.c.id).where(_WORKS.c.code == bindparam("code")))
+_MAX_ID = {table.name: Prepared(select(func.max(table.c.id)))
+           for table in (_USERS, _NETWORKS, _WORKS)}
 _UPDATE_ROW = {
     kind: Prepared(table.update().where(table.c.id == bindparam("key")).values(
         {c.name: bindparam(c.name) for c in table.columns if c.name != "id"}))
@@ -140,7 +148,7 @@ class _Tx:
     It works on a Core connection, not the ORM: a command writes a handful of rows, and the
     ORM's unit of work would cost more than the writes themselves."""
 
-    def __init__(self, conn: Connection, head, at: datetime):
+    def __init__(self, conn: DriverTransaction, head, at: datetime):
         self.conn = conn
         self.size, self.head_hash = head.size, head.head
         self.at = format_time(at)
@@ -148,6 +156,7 @@ class _Tx:
         self.state = State(size=head.size, head=head.head)
         self.frontier = [bytes.fromhex(h) for h in head.frontier.split(",") if h]
         self._loaded: dict[tuple[str, int], str] = {}
+        self._touched: set[tuple[str, int]] = set()
         self.entries: list[dict] = []
 
     def _row_state(self, kind: str, key: int) -> str | None:
@@ -194,16 +203,24 @@ class _Tx:
         self.size += 1
         self.head_hash = leaf.hex()
         apply(self.state, entry)
+        # Only the objects an entry names can change; the rest need not be serialized again.
+        if "work_id" in data:
+            self._touched.add(("work", data["work_id"]))
+        elif "network_id" in data:
+            self._touched.add(("network", data["network_id"]))
         self.entries.append(entry)
         return entry
 
     def flush(self) -> None:
         """Write the projections the entries changed, then the new log head."""
-        for network_id, network in self.state.networks.items():
-            self._store("network", network_id, network.to_dict(), _NETWORKS,
-                        {"name": network.name, "region": network.region})
-        for work_id, work in self.state.works.items():
-            self._store("work", work_id, work.to_dict(), _WORKS, {
+        for kind, key in sorted(self._touched):
+            if kind == "network":
+                network = self.state.networks[key]
+                self._store("network", key, network,
+                            {"name": network.name, "region": network.region})
+                continue
+            work = self.state.works[key]
+            self._store("work", key, work, {
                 "code": work.code, "title": work.title, "entity": work.entity,
                 "region": work.region, "network_id": work.network_id, "stage": work.stage,
                 "version": work.version, "last_change_at": work.last_change_at})
@@ -212,8 +229,8 @@ class _Tx:
                 "size": self.size, "head": self.head_hash,
                 "frontier": ",".join(h.hex() for h in self.frontier)})
 
-    def _store(self, kind: str, key: int, data: dict, table, columns: dict) -> None:
-        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    def _store(self, kind: str, key: int, obj: Network | Work, columns: dict) -> None:
+        text = projection_json(obj)
         before = self._loaded.get((kind, key))
         if before == text:
             return
@@ -239,11 +256,10 @@ class Lifecycle:
     # ------------------------------------------------------------------ transactions
     @contextmanager
     def _write(self) -> Iterator[_Tx]:
-        with self.write_engine.begin() as conn:
+        with DriverTransaction(self.engine) as conn:
             head = _LOCK_HEAD.one(conn)
             if head is None:
-                conn.execute(_HEAD.insert(), {"id": 1, "size": 0, "head": "0" * 64,
-                                              "frontier": ""})
+                _INSERT_HEAD(conn, {"id": 1, "size": 0, "head": "0" * 64, "frontier": ""})
                 head = _LOCK_HEAD.one(conn)
             tx = _Tx(conn, LogHeadRow(*head), self.clock())
             try:
@@ -251,14 +267,14 @@ class Lifecycle:
                 tx.flush()
                 if self.before_commit is not None:
                     self.before_commit(tx)
-            except IntegrityError as exc:
-                raise Conflict(f"conflicting change: {exc.orig}") from exc
+            except conn.integrity_error as exc:
+                raise Conflict(f"conflicting change: {exc}") from exc
 
     def _read(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
 
     def _next_id(self, tx: _Tx, table) -> int:
-        return (tx.conn.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+        return (_MAX_ID[table.name].one(tx.conn)[0] or 0) + 1
 
     # ------------------------------------------------------------------ users
     def create_user(self, *, actor: Actor, username: str, role: str, entity: str | None = None,
@@ -275,11 +291,11 @@ class Lifecycle:
         token = secrets.token_urlsafe(32)
         password_hash = _passwords.hash(password) if password else None  # outside the lock
         with self._write() as tx:
-            if tx.conn.execute(select(_USERS.c.id).where(_USERS.c.username == username)).first():
+            if _USER_BY_NAME.one(tx.conn, {"username": username}):
                 raise Conflict(f"username {username!r} is taken",
                                [{"field": "username", "message": "is taken"}])
             user_id = self._next_id(tx, _USERS)
-            tx.conn.execute(_USERS.insert(), {
+            _INSERT_USER(tx.conn, {
                 "id": user_id, "username": username, "role": role, "entity": entity,
                 "token_hash": hash_token(token),
                 "password_hash": password_hash,
@@ -362,9 +378,10 @@ class Lifecycle:
         constituencies = check.constituencies(constituencies)
         with self._write() as tx:
             network = tx.network(network_id)
-            user = tx.conn.execute(select(_USERS).where(_USERS.c.id == user_id)).first()
-            if user is None:
+            row = _USER_BY_ID.one(tx.conn, {"id": user_id})
+            if row is None:
                 raise NotFound(f"user {user_id} not found")
+            user = UserInfo(*row)
             if user.role != "member":
                 raise Invalid("user_id", f"user {user.username} has the role {user.role}, "
                                          "not member")
@@ -400,7 +417,7 @@ class Lifecycle:
         currency = check.currency("currency", currency)
         with self._write() as tx:
             tx.network(network_id)
-            if tx.conn.execute(select(_WORKS.c.id).where(_WORKS.c.code == code)).first():
+            if _WORK_BY_CODE.one(tx.conn, {"code": code}):
                 raise Conflict(f"a work with code {code!r} exists",
                                [{"field": "code", "message": "is taken"}])
             work_id = self._next_id(tx, _WORKS)
@@ -734,6 +751,13 @@ class Lifecycle:
             return list(session.execute(
                 select(LogEntry.entry).where(LogEntry.seq > after)
                 .order_by(LogEntry.seq).limit(limit)).scalars())
+
+
+def projection_json(obj: Network | Work) -> str:
+    """The stored JSON form of a network or work: `to_dict()` as sorted compact JSON, encoded
+    in one pass (the encoder reads each dataclass's fields through `vars`)."""
+    return json.dumps(obj, default=vars, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False)
 
 
 def _actor(user: User) -> Actor:
