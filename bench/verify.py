@@ -1,0 +1,421 @@
+"""Benchmark: offline verify and replay of an export bundle (not a test; prints figures).
+
+    python bench/verify.py                 # 200,000 entries
+    python bench/verify.py --million       # 1,000,000 entries
+    python bench/verify.py --entries 50000 --keep /tmp/bundle
+    python bench/verify.py --bundle /tmp/bundle   # time an existing bundle again
+
+It writes a bundle directly as files (no database): a simulated, legal history of integrity
+networks overseeing works through every stage — documents, observations, proposals, approvals
+and blocks, refused and applied transitions, suspensions, void tenders, cancellations — with
+each transition's guard verdicts computed by the engine's own guards, signed with a fresh key.
+Then it times, in the same run:
+
+- baseline: a loop in this process that only parses each line (json.loads) and hashes it;
+- `lifecycle audit verify` and `lifecycle audit replay` as separate processes;
+
+and prints entries/s, the ratio to the baseline, and verify's peak memory (ru_maxrss of the
+child processes, RUSAGE_CHILDREN, read right after verify and before replay runs).
+Targets: verify >= 50,000 entries/s and >= half the baseline; replay >= 20,000 entries/s;
+verify's peak memory under 150 MB at 1,000,000 entries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import heapq
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lifecycle.audit.export import write_bundle_files  # noqa: E402
+from lifecycle.audit.verify import ENTRIES_FILE, VKEY_FILE  # noqa: E402
+from lifecycle.guards import GuardState, evaluate  # noqa: E402
+from lifecycle.log.canonical import format_time  # noqa: E402
+from lifecycle.log.merkle import StreamingRoot  # noqa: E402
+from lifecycle.log.note import checkpoint_body, generate_signing_key  # noqa: E402
+from lifecycle.model import State  # noqa: E402
+from lifecycle.reducer import apply  # noqa: E402
+from lifecycle.states import destination  # noqa: E402
+
+ORIGIN = "bench.lifecycle.example/log"
+REGIONS = ["Lambayeque", "Piura", "La Libertad", "Cusco", "Junín", "Ayacucho", "Loreto"]
+MEMBERS = [  # organization template, sector, constituencies
+    ("Mesa de Concertación de Mujeres de {r}", "civil_society", ["women"]),
+    ("Cámara de Comercio de {r}", "private_sector", []),
+    ("Colegio de Ingenieros del Perú – {r}", "professional_association", ["youth"]),
+    ("Universidad Nacional de {r}", "academia", ["indigenous"]),
+    ("Gobierno Regional de {r}", "government", []),
+    ("Federación de Comunidades Nativas de {r}", "civil_society", ["indigenous"]),
+    ("Colegio de Arquitectos del Perú – {r}", "professional_association", []),
+]
+WORK_KINDS = ["Mejoramiento de la carretera", "Ampliación del servicio de agua potable en",
+              "Construcción del puesto de salud de", "Rehabilitación del colegio de",
+              "Creación del puente peatonal de", "Mejoramiento del canal de riego de"]
+PLACES = ["Ferreñafe", "Motupe", "Olmos", "Túcume", "Íllimo", "Jayanca", "Mórrope", "Pítipo"]
+APPROVE_REASONS = ["", "", "Revisé el expediente técnico: conforme.",
+                   "Conforme con los documentos adjuntos.", "Sin observaciones."]
+BLOCK_REASONS = ["Falta el sustento del presupuesto.",
+                 "El estudio de suelos no corresponde a la zona.",
+                 "Las especificaciones técnicas direccionan a una marca."]
+STAGE_PATH = [("approve_design", ("feasibilityStudy",)),
+              ("publish_tender", ("technicalSpecifications", "budgetApproval")),
+              ("award", ("evaluationReports",)),
+              ("sign_contract", ("contractSigned",)),
+              ("close", ("completionCertificate",))]
+NEXT_STEP = {stage: step for stage, step in zip(
+    ("design", "technical_file", "tender", "award", "execution"), STAGE_PATH)}
+HOUR = 3600
+DAY = 24 * HOUR
+
+_dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True,
+                          separators=(",", ":")).encode
+
+
+class Simulation:
+    """Writes a legal history straight to entries.jsonl, keeping only live works in memory."""
+
+    def __init__(self, out, size: int, seed: int = 7):
+        self.out = out
+        self.size = size
+        self.random = random.Random(seed)
+        self.state = State()
+        self.tree = StreamingRoot()
+        self.prev = "0" * 64
+        self.clock = datetime(2021, 1, 4, 13, 0, tzinfo=timezone.utc)
+        self.queue: list = []
+        self.counter = 0
+        self.next_user = 1
+        self.next_work = 1
+        self.networks: list[dict] = []
+
+    # ------------------------------------------------------------------ writing
+    def emit(self, type_: str, actor: dict, data: dict) -> dict:
+        entry = {"v": 1, "seq": self.tree.size, "prev": self.prev, "at": format_time(self.clock),
+                 "type": type_, "actor": actor, "data": data}
+        raw = _dumps(entry).encode("utf-8")
+        leaf = hashlib.sha256(b"\x00" + raw).digest()
+        self.out.write(raw + b"\n")
+        self.tree.add(leaf)
+        self.prev = leaf.hex()
+        apply(self.state, entry)
+        return entry
+
+    def done(self) -> bool:
+        return self.tree.size >= self.size
+
+    def user(self, username: str, role: str, entity: str | None = None) -> dict:
+        user_id = self.next_user
+        self.next_user += 1
+        self.emit("user.registered", {"id": "system", "role": "system"},
+                  {"user_id": user_id, "username": username, "role": role, "entity": entity})
+        return {"id": user_id, "role": role}
+
+    # ------------------------------------------------------------------ set-up
+    def setup(self) -> None:
+        admin = self.user("admin", "admin")
+        for number, region in enumerate(REGIONS, start=1):
+            self.emit("network.created", admin, {"network_id": number,
+                                                 "name": f"Red de Integridad {region}",
+                                                 "region": region})
+            entity = f"Gobierno Regional de {region}"
+            slug = region.lower().replace(" ", "").replace("í", "i")
+            official = self.user(f"oficial.{slug}", "official", entity)
+            members = []
+            for index, (org, sector, constituencies) in enumerate(MEMBERS):
+                member = self.user(f"m{index}.{slug}", "member")
+                self.emit("member.joined", admin, {
+                    "network_id": number, "user_id": member["id"], "username": f"m{index}.{slug}",
+                    "organization": org.format(r=region), "sector": sector,
+                    "constituencies": constituencies})
+                members.append((member, sector))
+            if number % 3 == 0:  # some networks tighten their policy
+                policy = self.state.networks[number].policy.settings()
+                policy.update(min_approvals=4, min_tender_days=20)
+                self.emit("policy.set", admin, {"network_id": number, "version": 2,
+                                                "policy": policy})
+            self.networks.append({"id": number, "region": region, "entity": entity,
+                                  "official": official, "members": members})
+
+    # ------------------------------------------------------------------ scheduling
+    def schedule(self, script, delay: int) -> None:
+        self.counter += 1
+        due = self.clock + timedelta(seconds=delay)
+        heapq.heappush(self.queue, (due, self.counter, script))
+
+    def run(self, active_works: int) -> None:
+        self.setup()
+        for _ in range(active_works):
+            self.schedule(self.work_script(), self.random.randint(0, 30 * DAY))
+        while not self.done():
+            due, _, script = heapq.heappop(self.queue)
+            self.clock = max(self.clock, due) + timedelta(microseconds=self.random.randint(1, 999))
+            try:
+                delay = next(script)
+            except StopIteration:
+                self.schedule(self.work_script(), self.random.randint(HOUR, 10 * DAY))
+                continue
+            self.schedule(script, delay)
+
+    # ------------------------------------------------------------------ one work
+    def work_script(self):
+        """A work's life; each `yield` is one entry followed by the delay to the next."""
+        rnd = self.random
+        network = rnd.choice(self.networks)
+        official = network["official"]
+        work_id = self.next_work
+        self.next_work += 1
+        amount = rnd.randint(200_000, 40_000_000)
+        self.emit("work.registered", official, {
+            "work_id": work_id, "code": f"{network['region'][:3].upper()}-{work_id:06d}",
+            "title": f"{rnd.choice(WORK_KINDS)} {rnd.choice(PLACES)}",
+            "entity": network["entity"], "region": network["region"],
+            "network_id": network["id"], "reference_amount": f"{amount}.00", "currency": "PEN"})
+        yield rnd.randint(HOUR, 20 * DAY)
+        work = self.state.works[work_id]
+        while work.stage not in ("closure", "cancelled"):
+            trigger, documents = NEXT_STEP[work.stage]
+            if work.stage in ("tender", "award", "execution") and rnd.random() < 0.03:
+                yield from self.suspend_and_resume(work, network)
+            if trigger == "award" and rnd.random() < 0.06:
+                trigger = "declare_void"  # tender void: the file is revised and re-tendered
+            if rnd.random() < 0.01:
+                trigger, documents = "cancel", ("cancellationDetails",)
+            if trigger == "award":
+                wait = self.state.networks[network["id"]].policy.min_tender_days
+                yield (wait + rnd.randint(1, 10)) * DAY
+            for kind in documents:
+                yield from self.attach(work, official, kind)
+            if trigger == "publish_tender":
+                yield from self.observations(work, network)
+            if rnd.random() < 0.05:
+                member, _ = rnd.choice(network["members"])
+                if not work.conflicted(member["id"]):
+                    self.emit("conflict.declared", member, {
+                        "work_id": work_id, "statement": "Mi empresa participa como proveedora."})
+                    yield rnd.randint(HOUR, DAY)
+            yield from self.decide(work, network, trigger, retry=True)
+        del self.state.works[work_id]  # finished: nothing refers to it again
+
+    def attach(self, work, official, kind: str):
+        number = len(work.documents) + 1
+        digest = hashlib.sha256(f"{work.id}/{number}".encode()).hexdigest()
+        self.emit("document.attached", official, {
+            "work_id": work.id, "document_id": number, "kind": kind,
+            "title": f"{kind} – {work.code}", "filename": f"{kind}-{work.code}.pdf",
+            "media_type": "application/pdf", "sha256": digest,
+            "size": self.random.randint(40_000, 9_000_000)})
+        yield self.random.randint(HOUR, 3 * DAY)
+
+    def observations(self, work, network):
+        for _ in range(self.random.choice((0, 1, 1, 2))):
+            member, _ = self.random.choice(network["members"])
+            number = len(work.observations) + 1
+            self.emit("observation.filed", member, {
+                "work_id": work.id, "observation_id": number,
+                "text": "El metrado de partidas no coincide con los planos."})
+            yield self.random.randint(HOUR, 5 * DAY)
+            self.emit("observation.answered", network["official"], {
+                "work_id": work.id, "observation_id": number,
+                "text": "Se corrigió el metrado; se adjunta la versión revisada."})
+            yield self.random.randint(HOUR, 2 * DAY)
+
+    def suspend_and_resume(self, work, network):
+        official = network["official"]
+        yield from self.open(work, official, "suspend", "Paralización por lluvias intensas.")
+        yield from self.apply_open(work, official)
+        yield self.random.randint(5 * DAY, 60 * DAY)
+        yield from self.decide(work, network, "resume")
+
+    def open(self, work, official, trigger: str, justification: str, award=None):
+        network = self.state.networks[work.network_id]
+        data = {"work_id": work.id, "proposal_id": len(work.proposals) + 1, "trigger": trigger,
+                "justification": justification, "red_flags": []}
+        if award is not None:
+            from lifecycle.guards import red_flags
+
+            data["award"] = award
+            data["red_flags"] = red_flags(work.reference_amount, award, network.policy)
+        self.emit("proposal.opened", official, data)
+        yield self.random.randint(HOUR, 2 * DAY)
+
+    def apply_open(self, work, official):
+        """Apply the open proposal: every guard decides, exactly as the service does."""
+        proposal = work.open_proposal
+        network = self.state.networks[work.network_id]
+        results = evaluate(GuardState(work, network), proposal, network.policy, self.clock)
+        verdicts = [r.as_dict() for r in results]
+        data = {"work_id": work.id, "proposal_id": proposal.id, "trigger": proposal.trigger}
+        if all(r.ok for r in results):
+            origin = (work.suspended_from or {}).get("stage")
+            data.update({"from": work.stage, "to": destination(work.stage, proposal.trigger,
+                                                               origin), "guards": verdicts})
+            self.emit("transition.applied", official, data)
+        else:
+            data.update({"stage": work.stage, "guards": verdicts})
+            self.emit("transition.refused", official, data)
+        yield self.random.randint(HOUR, DAY)
+
+    def sign(self, work, member, decision: str, reason: str = ""):
+        data = {"work_id": work.id, "proposal_id": work.open_proposal.id, "decision": decision}
+        if reason:
+            data["reason"] = reason
+        self.emit("signoff.recorded", member, data)
+        yield self.random.randint(10 * 60, 2 * DAY)
+
+    def decide(self, work, network, trigger: str, retry: bool = False):
+        """Open a proposal, gather sign-offs (sometimes a block first, sometimes an early
+        apply that is refused), and apply it."""
+        rnd = self.random
+        official = network["official"]
+        award = None
+        if trigger == "award":  # a retry comes without red flags, so it can pass
+            reference = int(work.reference_amount.split(".")[0])
+            award = {"supplier": f"Consorcio {rnd.choice(PLACES)} {work.id}",
+                     "amount": f"{int(reference * rnd.uniform(0.85, 1.0 if retry else 1.15))}.00",
+                     "bidders": rnd.choice((2, 3, 4) if retry else (1, 2, 3, 4, 5, 7))}
+        yield from self.open(work, official, trigger, "Cumple con lo exigido para esta etapa.",
+                             award)
+        if trigger == "suspend":
+            yield from self.apply_open(work, official)
+            return
+        members = [m for m, sector in network["members"] if sector != "government"]
+        government = [m for m, sector in network["members"] if sector == "government"]
+        rnd.shuffle(members)
+        blocker = members[-1] if rnd.random() < 0.15 else None
+        if blocker:
+            yield from self.sign(work, blocker, "block", rnd.choice(BLOCK_REASONS))
+        if rnd.random() < 0.2:
+            yield from self.sign(work, government[0], "approve", rnd.choice(APPROVE_REASONS))
+        if rnd.random() < 0.1:  # an impatient official applies too early: refused
+            yield from self.sign(work, members[0], "approve", rnd.choice(APPROVE_REASONS))
+            yield from self.apply_open(work, official)
+        for member in members:  # every independent member approves, the blocker last
+            yield from self.sign(work, member, "approve", rnd.choice(APPROVE_REASONS))
+        yield from self.apply_open(work, official)
+        if work.open_proposal is not None:  # still refused (conflicts, red flags): withdraw
+            self.emit("proposal.withdrawn", official,
+                      {"work_id": work.id, "proposal_id": work.open_proposal.id})
+            yield rnd.randint(HOUR, DAY)
+            yield from self.decide(work, network, trigger, retry=True)
+
+
+def generate(directory: Path, size: int, active_works: int = 600) -> float:
+    start = time.perf_counter()
+    directory.mkdir(parents=True, exist_ok=True)
+    keys = Path(tempfile.mkdtemp(prefix="bench-key-"))
+    signer = generate_signing_key(keys, ORIGIN)
+    with open(directory / ENTRIES_FILE, "wb", buffering=1 << 20) as out:
+        simulation = Simulation(out, size)
+        simulation.run(active_works)
+    size, root = simulation.tree.size, simulation.tree.root()
+    write_bundle_files(directory, origin=ORIGIN, size=size, root=root,
+                       checkpoint=signer.sign(checkpoint_body(ORIGIN, size, root)),
+                       vkey=(keys / "log.vkey").read_text(), exported_at=format_time(
+                           datetime.now(timezone.utc)))
+    shutil.rmtree(keys)
+    return time.perf_counter() - start
+
+
+def baseline(path: Path) -> tuple[int, float]:
+    """Only parse each line and hash it: the floor any verifier has to pay."""
+    loads, sha256 = json.loads, hashlib.sha256
+    start = time.perf_counter()
+    count = 0
+    with open(path, "rb") as handle:
+        for line in handle:
+            loads(line)
+            sha256(b"\x00" + line[:-1]).digest()
+            count += 1
+    return count, time.perf_counter() - start
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_cli(*args: str) -> tuple[float, float, int, str]:
+    """(wall seconds, CPU seconds of the process and its workers, exit status, output)."""
+    command = [sys.executable, "-c", "from lifecycle.cli import app; app(prog_name='lifecycle')",
+               *args]
+    cpu = children_cpu()
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    return (time.perf_counter() - start, children_cpu() - cpu, done.returncode,
+            (done.stdout + done.stderr).strip())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--entries", type=int, default=200_000)
+    parser.add_argument("--million", action="store_true", help="1,000,000 entries")
+    parser.add_argument("--keep", type=Path, help="write the bundle here and keep it")
+    parser.add_argument("--bundle", type=Path, help="time this existing bundle instead of "
+                                                      "generating one")
+    parser.add_argument("--workers", type=int, help="verify --workers (default: automatic)")
+    options = parser.parse_args()
+    size = 1_000_000 if options.million else options.entries
+    directory = options.bundle or options.keep or Path(tempfile.mkdtemp(prefix="bench-bundle-"))
+    try:
+        if options.bundle is None:
+            seconds = generate(directory, size)
+        else:
+            seconds = 0.0
+            size = json.loads((directory / "MANIFEST.json").read_text())["size"]
+        megabytes = (directory / ENTRIES_FILE).stat().st_size / 1e6
+        print(f"bundle: {size:,} entries, {megabytes:,.0f} MB, generated in {seconds:.1f} s; "
+              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+
+        cpu = time.process_time()
+        count, seconds = baseline(directory / ENTRIES_FILE)
+        base_rate = count / seconds
+        print(f"baseline (json.loads + sha256 per line, in-process): {seconds:6.2f} s "
+              f"{base_rate:10,.0f} entries/s  (CPU {time.process_time() - cpu:.1f} s)")
+
+        key = str(directory / VKEY_FILE)
+        extra = ["--workers", str(options.workers)] if options.workers else []
+        seconds, cpu, status, output = run_cli("audit", "verify", str(directory), "--key", key,
+                                               *extra)
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        verify_rate = size / seconds
+        print(f"verify  (lifecycle audit verify):                    {seconds:6.2f} s "
+              f"{verify_rate:10,.0f} entries/s  {verify_rate / base_rate:.2f}× baseline  "
+              f"(CPU {cpu:.1f} s), peak memory {peak:.0f} MB\n"
+              f"        exit {status}: {output.splitlines()[-1]}")
+
+        seconds, cpu, status, output = run_cli("audit", "replay", str(directory), "--key", key)
+        replay_rate = size / seconds
+        both = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        replay_peak = f"peak memory {both:.0f} MB" if both > peak else "peak memory <= verify's"
+        print(f"replay  (lifecycle audit replay):                    {seconds:6.2f} s "
+              f"{replay_rate:10,.0f} entries/s  {replay_rate / base_rate:.2f}× baseline  "
+              f"(CPU {cpu:.1f} s), {replay_peak}\n"
+              f"        exit {status}: {output.splitlines()[-1]}")
+
+        checks = [("verify >= 50,000 entries/s", verify_rate >= 50_000),
+                  ("verify >= 0.5 x baseline", verify_rate >= base_rate / 2),
+                  ("replay >= 20,000 entries/s", replay_rate >= 20_000)]
+        if size >= 1_000_000:
+            checks.append(("verify peak memory < 150 MB", peak < 150))
+        for name, ok in checks:
+            print(f"  {'met ' if ok else 'MISSED'}  {name}")
+    finally:
+        if options.keep is None and options.bundle is None:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
