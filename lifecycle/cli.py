@@ -9,11 +9,11 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from lifecycle.bootstrap import init as init_admin
-from lifecycle.bootstrap import open_lifecycle
 from lifecycle.audit.cli import audit_app
 from lifecycle.errors import LifecycleError
-from lifecycle.service import SYSTEM
+
+# The engine (SQLAlchemy and the rest) is imported inside the commands that open it, so that
+# `lifecycle audit verify` and `replay`, which need only the bundle, start quickly and small.
 
 app = typer.Typer(help="lifecycle: public works under civil-society oversight.",
                   no_args_is_help=True, add_completion=False)
@@ -36,6 +36,9 @@ def init(data_dir: Optional[Path] = DataDir,
          admin: str = typer.Option("admin", help="Username of the first admin."),
          password: Optional[str] = typer.Option(None, help="Web password of the first admin.")):
     """Create the data folder, run migrations and create the first admin (prints its token)."""
+    from lifecycle.bootstrap import init as init_admin
+    from lifecycle.bootstrap import open_lifecycle
+
     lc = open_lifecycle(_data_dir(data_dir))
     token = init_admin(lc, admin=admin, password=password)
     if token is None:
@@ -79,6 +82,9 @@ def serve(demo: bool = typer.Option(False, "--demo", help="Load the demo data fi
             for role, username, token in build_demo(folder):
                 typer.echo(f"{role} {username} {token}")
     else:
+        from lifecycle.bootstrap import init as init_admin
+        from lifecycle.bootstrap import open_lifecycle
+
         lc = open_lifecycle(folder)
         token = init_admin(lc)
         if token:
@@ -93,6 +99,9 @@ def users_add(username: str,
               password: Optional[str] = typer.Option(None, help="Web password."),
               data_dir: Optional[Path] = DataDir):
     """Add a user; prints its API token once, alone on the last line."""
+    from lifecycle.bootstrap import open_lifecycle
+    from lifecycle.service import SYSTEM
+
     lc = open_lifecycle(_data_dir(data_dir))
     try:
         user, token = lc.create_user(actor=SYSTEM, username=username, role=role, entity=entity,

@@ -159,9 +159,17 @@ def test_replay_in_parallel_chunks_gives_the_same_report(world, bundle, monkeypa
 # ------------------------------------------------------------------------------ CLI
 
 
+def database_env(world) -> dict:
+    """The CLI finds a PostgreSQL database through LIFECYCLE_DATABASE_URL, as in production."""
+    url = world.lc.engine.url
+    if url.get_backend_name() == "sqlite":
+        return {}
+    return {"LIFECYCLE_DATABASE_URL": url.render_as_string(hide_password=False)}
+
+
 def test_cli_export_verify_replay(world, tmp_path):
     run_history(world)
-    runner = CliRunner()
+    runner = CliRunner(env=database_env(world))
     data = str(world.lc.data_dir)
     out = tmp_path / "cli-bundle"
     exported = runner.invoke(app, ["audit", "export", str(out), "--data-dir", data])
@@ -196,6 +204,7 @@ def test_cli_verify_reports_the_first_problem_and_exits_1(world, bundle):
 
 def test_cli_check_also_rejudges_the_live_log(world):
     run_history(world)
-    result = CliRunner().invoke(app, ["audit", "check", "--data-dir", str(world.lc.data_dir)])
+    result = CliRunner(env=database_env(world)).invoke(
+        app, ["audit", "check", "--data-dir", str(world.lc.data_dir)])
     assert result.exit_code == 0, result.output
     assert "every stage change was legal when it was made" in result.output
