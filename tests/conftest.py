@@ -14,7 +14,7 @@ from sqlmodel import SQLModel
 
 from lifecycle.bootstrap import init, open_lifecycle
 from lifecycle.db import make_engine
-from lifecycle.service import SYSTEM, Actor, Lifecycle
+from lifecycle.service import Actor, Lifecycle
 
 PG_URL = os.environ.get("LIFECYCLE_TEST_DATABASE_URL")
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"

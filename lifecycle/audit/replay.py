@@ -40,7 +40,7 @@ from lifecycle.audit.verify import (
 )
 from lifecycle.guards import GuardState, approval_tally, evaluate
 from lifecycle.log.canonical import CanonicalError, parse_time
-from lifecycle.log.merkle import StreamingRoot, root_from_frontier
+from lifecycle.log.merkle import StreamingRoot
 from lifecycle.model import State, Work
 from lifecycle.reducer import ReplayError, apply
 from lifecycle.states import destination
@@ -337,16 +337,7 @@ def _replay(directory: Path, vkey, replayer: Replayer, report: ReplayReport,
     finally:
         bar.close()
     report.size = seq
-    if seq < size:
-        raise _Failed(f"entry {seq}: missing: the checkpoint signs {size} entries, the bundle "
-                      f"has {seq}")
-    if seq > size:
-        raise _Failed(f"entry {size}: not covered by the checkpoint, which signs {size} entries "
-                      f"(the bundle has {seq})")
-    computed = root_from_frontier(chunk_tree.frontier + tail)
-    if computed != signed_root:
-        raise _Failed(f"root: the {seq} entries hash to {computed.hex()}, the checkpoint "
-                      f"signs {signed_root.hex()}")
+    verify.check_size_and_root(seq, size, chunk_tree.frontier + tail, signed_root)
     _check_manifest(manifest, verifier.origin, size, signed_root)
 
 

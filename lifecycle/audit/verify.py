@@ -51,7 +51,7 @@ from pathlib import Path
 
 import rfc8785
 
-from lifecycle.log.canonical import CanonicalError, decode
+from lifecycle.log.canonical import CanonicalError, decode, first_difference
 from lifecycle.log.merkle import (
     EMPTY_ROOT,
     StreamingRoot,
@@ -178,15 +178,25 @@ def _reference_value(raw: bytes) -> object:
     except (rfc8785.CanonicalizationError, RecursionError) as exc:
         raise EntryProblem(f"cannot be encoded with RFC 8785: {exc}") from None
     if expected != raw:
-        raise EntryProblem(f"not canonical (RFC 8785): {_first_difference(raw, expected)}")
+        raise EntryProblem(f"not canonical (RFC 8785): {first_difference(raw, expected)}")
     return value
 
 
-def _first_difference(actual: bytes, expected: bytes) -> str:
-    for offset, (got, want) in enumerate(zip(actual, expected)):
-        if got != want:
-            return f"byte {offset} is {bytes([got])!r}, the canonical form has {bytes([want])!r}"
-    return f"{len(actual)} bytes, the canonical form has {len(expected)}"
+def check_size_and_root(count: int, size: int, frontier: list[bytes],
+                        signed_root: bytes) -> bytes:
+    """The bundle's entry count and root against the checkpoint's; returns the root."""
+    if count < size:
+        raise _Failed(f"entry {count}: missing: the checkpoint signs {size} entries, the bundle "
+                      f"has {count}")
+    if count > size:
+        raise _Failed(f"entry {size}: not covered by the checkpoint, which signs {size} entries "
+                      f"(the bundle has {count})")
+    computed = root_from_frontier(frontier)
+    if computed != signed_root:
+        raise _Failed(f"root: the {count} entries hash to {computed.hex()}, the checkpoint "
+                      f"signs {signed_root.hex()} (the last entry, or the whole chain from "
+                      "some entry on, was rewritten)")
+    return computed
 
 
 def check_entry(raw: bytes, seq: int, prev: str | None, *, reference: bool = False
@@ -604,18 +614,7 @@ def _verify(directory: Path, vkey, checkpoint, workers, reference, progress,
     finally:
         bar.close()
     result.size = count
-    if count < size:
-        raise _Failed(f"entry {count}: missing: the checkpoint signs {size} entries, the bundle "
-                      f"has {count}")
-    if count > size:
-        raise _Failed(f"entry {size}: not covered by the checkpoint, which signs {size} entries "
-                      f"(the bundle has {count})")
-    computed = root_from_frontier(chunk_tree.frontier + tail)
-    result.root = computed.hex()
-    if computed != signed_root:
-        raise _Failed(f"root: the {count} entries hash to {computed.hex()}, the checkpoint "
-                      f"signs {signed_root.hex()} (the last entry, or the whole chain from "
-                      "some entry on, was rewritten)")
+    result.root = check_size_and_root(count, size, chunk_tree.frontier + tail, signed_root).hex()
     if older is not None:
         older_size, older_root = older
         older_computed = root_from_frontier(older_frontier or [])

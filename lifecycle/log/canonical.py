@@ -275,7 +275,7 @@ def check_canonical(data: bytes) -> object:
     value = decode(data)
     expected = encode(value)
     if expected != bytes(data):
-        raise CanonicalError(f"not canonical: {_first_difference(bytes(data), expected)}")
+        raise CanonicalError(f"not canonical: {first_difference(bytes(data), expected)}")
     return value
 
 
@@ -288,11 +288,12 @@ def is_canonical(data: bytes) -> bool:
     return True
 
 
-def _first_difference(actual: bytes, expected: bytes) -> str:
+def first_difference(actual: bytes, expected: bytes) -> str:
+    """Where two encodings part, in words: for "not canonical" reports."""
     for offset, (got, want) in enumerate(zip(actual, expected)):
         if got != want:
-            return f"byte {offset} is {chr(got)!r}, canonical form has {chr(want)!r}"
-    return f"length {len(actual)}, canonical form has length {len(expected)}"
+            return f"byte {offset} is {bytes([got])!r}, the canonical form has {bytes([want])!r}"
+    return f"{len(actual)} bytes, the canonical form has {len(expected)}"
 
 
 # -------------------------------------------------------------------------- times
