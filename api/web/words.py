@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from babel.support import NullTranslations
 
 from api.web.i18n import Formats
-from lifecycle.guards import GuardResult, GuardState, approval_tally, red_flags, required_approvals
+from lifecycle.guards import GuardResult
 from lifecycle.model import Network, Proposal, Work
-from lifecycle.states import spec_for
 
 
 @dataclass(frozen=True)
@@ -230,32 +229,27 @@ class Words:
               proposal: Proposal) -> str:
         """A guard's verdict in plain words: for a failing guard, what is still missing."""
         _ = self.gettext
-        state = GuardState(work, network)
-        policy = network.policy
+        details = result.details
         if result.guard == "quorum":
-            needed = required_approvals(state, proposal, policy)
-            counted = [t for t in approval_tally(state, proposal) if t.excluded is None]
-            sectors = {t.member.sector for t in counted}
+            needed, counted, sectors = details["needed"], details["counted"], details["sectors"]
             if result.ok:
                 return _("%(count)s of %(needed)s approvals, from %(sectors)s sectors.") % {
-                    "count": len(counted), "needed": needed, "sectors": len(sectors)}
+                    "count": counted, "needed": needed, "sectors": sectors}
             missing = []
-            if len(counted) < needed:
-                more = needed - len(counted)
+            if counted < needed:
+                more = needed - counted
                 missing.append(self.ngettext("%(num)s more approval", "%(num)s more approvals",
                                              more) % {"num": more})
-            if len(sectors) < policy.min_sectors:
-                more = policy.min_sectors - len(sectors)
+            if sectors < details["min_sectors"]:
+                more = details["min_sectors"] - sectors
                 missing.append(self.ngettext(
                     "approvals from %(num)s more sector", "approvals from %(num)s more sectors",
                     more) % {"num": more})
-            for sector in policy.required_sectors:
-                if sector not in sectors:
-                    missing.append(_("one approval from %(sector)s") % {
-                        "sector": self.sector(sector)})
-            flags = red_flags(work.reference_amount, proposal.award, policy)
+            for sector in details["missing_sectors"]:
+                missing.append(_("one approval from %(sector)s") % {
+                    "sector": self.sector(sector)})
             text = _("Still missing: %(what)s.") % {"what": self.join(missing)}
-            if flags:
+            if details["red_flags"]:
                 text += " " + _("The red flags raise the approvals needed to %(needed)s.") % {
                     "needed": needed}
             return text
@@ -263,27 +257,23 @@ class Words:
             if result.ok:
                 return _("No one is blocking.")
             parts = []
-            for signoff in proposal.latest_signoffs().values():
-                if signoff.decision == "block":
-                    member = network.member(signoff.user_id)
-                    who = f"{member.username} ({member.organization})" if member \
-                        else str(signoff.user_id)
-                    parts.append(_("blocked by %(who)s: “%(why)s”") % {
-                        "who": who, "why": signoff.reason})
+            for block in details["blocks"]:
+                member = network.member(block["user_id"])
+                who = f"{member.username} ({member.organization})" if member \
+                    else str(block["user_id"])
+                parts.append(_("blocked by %(who)s: “%(why)s”") % {
+                    "who": who, "why": block["reason"]})
             return "; ".join(parts) or result.message
         if result.guard == "documents":
-            spec = spec_for(proposal.trigger)
-            required = list(spec.documents) if spec else []
             if result.ok:
-                if not required:
+                if not details["required"]:
                     return _("None required.")
                 return _("Attached in this stage: %(kinds)s.") % {
-                    "kinds": self.join([self.kind(k) for k in required])}
-            present = {d.kind for d in work.documents if d.seq > work.stage_entered_seq}
-            missing = [self.kind(k) for k in required if k not in present]
+                    "kinds": self.join([self.kind(k) for k in details["required"]])}
+            missing = [self.kind(k) for k in details["missing"]]
             return _("Still missing in this stage: %(kinds)s.") % {"kinds": self.join(missing)}
         if result.guard == "observations_answered":
-            unanswered = [o.id for o in work.observations if o.answer is None]
+            unanswered = details["unanswered"]
             if result.ok:
                 return _("Every observation is answered.")
             return self.ngettext("%(num)s observation is unanswered.",

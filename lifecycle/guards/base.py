@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lifecycle.model import Network, Work
 
@@ -10,6 +10,9 @@ class GuardResult:
     ok: bool
     guard: str
     message: str
+    # The figures behind the message, for interfaces that say it in another language. Not
+    # logged: the entry keeps the verdict and the message.
+    details: dict = field(default_factory=dict, compare=False)
 
     def as_dict(self) -> dict:
         return {"guard": self.guard, "ok": self.ok, "message": self.message}

@@ -89,33 +89,36 @@ def quorum(state: GuardState, proposal: Proposal, policy: Policy, at: datetime) 
     needed = required_approvals(state, proposal, policy)
     counted = [t for t in approval_tally(state, proposal) if t.excluded is None]
     sectors = {t.member.sector for t in counted}
+    flags = red_flags(state.work.reference_amount, proposal.award, policy)
+    missing = [s for s in policy.required_sectors if s not in sectors]
+    details = {"counted": len(counted), "needed": needed, "sectors": len(sectors),
+               "min_sectors": policy.min_sectors, "missing_sectors": missing, "red_flags": flags}
     problems = []
     if len(counted) < needed:
-        flags = red_flags(state.work.reference_amount, proposal.award, policy)
         raised = f" (raised by red flags: {', '.join(flags)})" if flags else ""
         problems.append(f"{len(counted)} of {needed} approvals{raised}")
     if len(sectors) < policy.min_sectors:
         problems.append(f"approvals from {len(sectors)} of {policy.min_sectors} sectors")
-    missing = [s for s in policy.required_sectors if s not in sectors]
     if missing:
         problems.append(f"none from {', '.join(missing)}")
     if problems:
-        return GuardResult(False, "quorum", "; ".join(problems))
+        return GuardResult(False, "quorum", "; ".join(problems), details)
     return GuardResult(True, "quorum",
-                       f"{len(counted)} of {needed} approvals from {len(sectors)} sectors")
+                       f"{len(counted)} of {needed} approvals from {len(sectors)} sectors", details)
 
 
 def blocks(state: GuardState, proposal: Proposal, policy: Policy, at: datetime) -> GuardResult:
     """No standing block: a member's latest sign-off is not a block (only its author lifts it)."""
     standing = [s for s in proposal.latest_signoffs().values() if s.decision == "block"]
+    details = {"blocks": [{"user_id": s.user_id, "reason": s.reason} for s in standing]}
     if not standing:
-        return GuardResult(True, "blocks", "no standing block")
+        return GuardResult(True, "blocks", "no standing block", details)
     parts = []
     for signoff in standing:
         member = state.network.member(signoff.user_id)
         who = f"{member.username} ({member.organization})" if member else f"user {signoff.user_id}"
         parts.append(f"blocked by {who}: {signoff.reason}")
-    return GuardResult(False, "blocks", "; ".join(parts))
+    return GuardResult(False, "blocks", "; ".join(parts), details)
 
 
 def separation_of_duties(state: GuardState, proposal: Proposal, policy: Policy,
@@ -133,22 +136,25 @@ def documents(state: GuardState, proposal: Proposal, policy: Policy, at: datetim
     required = spec.documents if spec else ()
     present = {d.kind for d in state.work.documents if d.seq > state.work.stage_entered_seq}
     missing = [kind for kind in required if kind not in present]
+    details = {"required": list(required), "missing": missing}
     if missing:
         return GuardResult(False, "documents",
-                           f"missing in this stage: {', '.join(missing)}")
+                           f"missing in this stage: {', '.join(missing)}", details)
     return GuardResult(True, "documents",
-                       f"attached: {', '.join(required)}" if required else "none required")
+                       f"attached: {', '.join(required)}" if required else "none required",
+                       details)
 
 
 def observations_answered(state: GuardState, proposal: Proposal, policy: Policy,
                           at: datetime) -> GuardResult:
     """Every observation filed on the work has an answer before the tender is published."""
     open_ = [o.id for o in state.work.observations if o.answer is None]
+    details = {"unanswered": open_}
     if open_:
         ids = ", ".join(f"#{i}" for i in open_)
         return GuardResult(False, "observations_answered",
-                           f"{len(open_)} observation(s) unanswered: {ids}")
-    return GuardResult(True, "observations_answered", "every observation is answered")
+                           f"{len(open_)} observation(s) unanswered: {ids}", details)
+    return GuardResult(True, "observations_answered", "every observation is answered", details)
 
 
 def tender_period(state: GuardState, proposal: Proposal, policy: Policy,
