@@ -10,14 +10,23 @@ free loopback port as a subprocess, and drives it with an asyncio/httpx load gen
 
 Prints requests/s, p50 and p99 latency for each, and their ratios to the baseline.
 
-    python bench/load.py [--requests 2000] [--writes 500] [--concurrency 16] [--rounds 5]
+    python bench/load.py [--client wrk|httpx] [--seconds 5] [--requests 2000] [--writes 500]
+                         [--concurrency 16] [--rounds 5]
+
+The load generator shares the machine's two cores with the server, so it must be cheap: with
+`wrk` (Debian's package, C) the figures are the server's; the pure-Python httpx client costs
+about as much CPU per request as the server does and so measures itself as much as the app.
+`--client` defaults to wrk when it is installed.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -124,9 +133,77 @@ async def run_load(base_url: str, requests: list[tuple[str, str, dict]], concurr
     return wall, latencies
 
 
+WRK_SCRIPT = """
+local requests = %(requests)s
+local i = 0
+request = function()
+  i = i %% #requests + 1
+  local r = requests[i]
+  return wrk.format(r.method, r.path, r.headers, r.body)
+end
+"""
+_UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def lua_requests(requests: list[tuple[str, str, dict]]) -> str:
+    """The requests as a Lua table literal (JSON strings are valid Lua strings here)."""
+    rows = []
+    for method, path, kwargs in requests:
+        headers = dict(kwargs.get("headers", {}))
+        body = "nil"
+        if "json" in kwargs:
+            headers["Content-Type"] = "application/json"
+            body = json.dumps(json.dumps(kwargs["json"]))
+        header_items = ", ".join(f"[{json.dumps(k)}] = {json.dumps(v)}"
+                                 for k, v in headers.items())
+        rows.append(f"{{method = {json.dumps(method)}, path = {json.dumps(path)}, "
+                    f"headers = {{{header_items}}}, body = {body}}}")
+    return "{" + ",\n".join(rows) + "}"
+
+
+def run_wrk(base_url: str, requests: list[tuple[str, str, dict]], seconds: int,
+            concurrency: int, folder: Path) -> dict:
+    """Drive the server with wrk for `seconds`; returns rate and p50/p99 in ms."""
+    script = folder / "load.lua"
+    script.write_text(WRK_SCRIPT % {"requests": lua_requests(requests)})
+    done = subprocess.run(
+        ["wrk", "--latency", "-t", "2", "-c", str(concurrency), "-d", f"{seconds}s",
+         "-s", str(script), base_url], capture_output=True, text=True, check=True)
+    out = done.stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors or "Socket errors" in out:
+        raise SystemExit(f"wrk saw failed requests:\n{out}")
+    latency = {pct: float(value) * _UNIT[unit] for pct, value, unit in
+               re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)}
+    count = int(re.search(r"(\d+) requests in", out).group(1))
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return {"requests": count, "rate": rate, "p50": latency["50"], "p99": latency["99"]}
+
+
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+def report_wrk(rows: dict[str, list[dict]], args) -> None:
+    """Per scenario: requests summed over rounds, the rate over the whole time, and the
+    median over rounds of each round's p50 and p99."""
+    print(f"lifecycle API load (wrk, {args.concurrency} connections, {args.rounds} rounds × "
+          f"{args.seconds:g} s) — SQLite, one uvicorn worker, {args.works} works, "
+          f"{args.members} members")
+    header = f"{'scenario':<22}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}" \
+             f"{'req/s vs base':>15}{'p99 vs base':>13}"
+    print(header)
+    print("-" * len(header))
+    base = None
+    for name, runs in rows.items():
+        count = sum(r["requests"] for r in runs)
+        rate = sum(r["rate"] for r in runs) / len(runs)
+        p50 = sorted(r["p50"] for r in runs)[len(runs) // 2]
+        p99 = sorted(r["p99"] for r in runs)[len(runs) // 2]
+        base = base or (rate, p99)
+        print(f"{name:<22}{count:>9}{rate:>9.0f}{p50:>9.1f}{p99:>9.1f}"
+              f"{rate / base[0]:>15.2f}{p99 / base[1]:>13.1f}")
 
 
 def main() -> None:
@@ -137,6 +214,10 @@ def main() -> None:
     parser.add_argument("--works", type=int, default=50)
     parser.add_argument("--members", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--client", choices=["wrk", "httpx"],
+                        default="wrk" if shutil.which("wrk") else "httpx")
+    parser.add_argument("--seconds", type=int, default=5, help="per scenario and round "
+                                                                   "(wrk)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="lifecycle-bench-") as tmp:
@@ -160,6 +241,14 @@ def main() -> None:
             asyncio.run(run_load(base_url, pings[:100], args.concurrency, 200))  # warm-up
             scenarios = {"baseline GET /ping": (pings, 200), "GET /works/{id}": (reads, 200),
                          "POST …/signoffs": (writes, 201)}
+            if args.client == "wrk":
+                rows = {name: [] for name in scenarios}
+                for _round in range(args.rounds):
+                    for name, (requests, _status) in scenarios.items():
+                        rows[name].append(run_wrk(base_url, requests[:1000], args.seconds,
+                                                  args.concurrency, Path(tmp)))
+                report_wrk(rows, args)
+                return
             # Interleave the scenarios in rounds, so that a change in the machine's load
             # during the run weighs on the baseline as much as on the endpoints it is beside.
             results = {name: (0.0, []) for name in scenarios}

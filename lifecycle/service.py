@@ -616,19 +616,18 @@ class Lifecycle:
             return ApplyOutcome(True, work, proposal, results, entry)
 
     # ------------------------------------------------------------------ reads
-    def get_work(self, work_id: int) -> Work:
-        with self._read() as session:
-            row = session.get(WorkRow, work_id)
+    def _state_text(self, kind: str, key: int) -> str:
+        with self.engine.connect() as conn:
+            row = _STATE_OF[kind].one(conn, {"key": key})
         if row is None:
-            raise NotFound(f"work {work_id} not found")
-        return Work.from_dict(json.loads(row.state))
+            raise NotFound(f"{kind} {key} not found")
+        return row[0]
+
+    def get_work(self, work_id: int) -> Work:
+        return Work.from_dict(json.loads(self._state_text("work", work_id)))
 
     def get_network(self, network_id: int) -> Network:
-        with self._read() as session:
-            row = session.get(NetworkRow, network_id)
-        if row is None:
-            raise NotFound(f"network {network_id} not found")
-        return Network.from_dict(json.loads(row.state))
+        return Network.from_dict(json.loads(self._state_text("network", network_id)))
 
     def list_networks(self) -> list[Network]:
         with self._read() as session:
