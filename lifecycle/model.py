@@ -33,8 +33,11 @@ def plain(value):
 
 
 def _from_dict(cls, data: dict):
-    names = cls.__dataclass_fields__
-    return cls(**{k: v for k, v in data.items() if k in names})
+    try:
+        return cls(**data)  # what the projections store: exactly the fields
+    except TypeError:
+        names = cls.__dataclass_fields__  # older or foreign data: keep the known fields
+        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 @dataclass

@@ -467,7 +467,8 @@ class Lifecycle:
         # Content-addressed: a file left behind by a transaction that then failed is harmless,
         # nothing refers to it, and a later attach of the same bytes reuses it.
         store = self.data_dir / "documents"
-        store.mkdir(parents=True, exist_ok=True)
+        if not store.is_dir():
+            store.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         size = 0
         fd, tmp = tempfile.mkstemp(dir=store, prefix=".upload-")
@@ -485,7 +486,8 @@ class Lifecycle:
                 raise Invalid("file", "is empty")
             sha = digest.hexdigest()
             target = store / sha[:2] / sha
-            target.parent.mkdir(exist_ok=True)
+            if not target.parent.is_dir():
+                target.parent.mkdir(exist_ok=True)
             os.replace(tmp, target)
             return sha, size
         finally:
