@@ -1,5 +1,8 @@
 """Dependencies of the API routes: the engine, the caller, and role checks.
 
+They are coroutines: each is a dictionary lookup or one indexed read, and a sync dependency
+would cost a hop to the thread pool per request (see the note in api/routes/__init__.py).
+
 Authorization proper (own entity, own network, own proposal) lives in the service commands, so
 every interface gets it. The role checks here only answer early and make each route's audience
 visible in its signature and in the OpenAPI document.
@@ -20,14 +23,14 @@ bearer = HTTPBearer(auto_error=False, description="The API token printed by `lif
                                                   "add`, `lifecycle demo` or `POST /users`.")
 
 
-def get_lifecycle(request: Request) -> Lifecycle:
+async def get_lifecycle(request: Request) -> Lifecycle:
     return request.app.state.lc
 
 
 LifecycleDep = Annotated[Lifecycle, Depends(get_lifecycle)]
 
 
-def optional_user(lc: LifecycleDep, request: Request,
+async def optional_user(lc: LifecycleDep, request: Request,
                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
                   ) -> Actor | None:
     """The caller, or None for an anonymous read. A token that is presented but unknown is a
@@ -45,7 +48,7 @@ def optional_user(lc: LifecycleDep, request: Request,
 OptionalUser = Annotated[Actor | None, Depends(optional_user)]
 
 
-def current_user(actor: OptionalUser) -> Actor:
+async def current_user(actor: OptionalUser) -> Actor:
     if actor is None:
         raise Unauthorized("this needs an API token: `Authorization: Bearer <token>`")
     return actor
@@ -60,7 +63,7 @@ class RequireRole:
     def __init__(self, *roles: str):
         self.roles = roles
 
-    def __call__(self, actor: CurrentUser) -> Actor:
+    async def __call__(self, actor: CurrentUser) -> Actor:
         if actor.role not in self.roles:
             raise Forbidden(f"this needs the role {' or '.join(self.roles)}; "
                             f"you are {actor.role}")
@@ -74,7 +77,7 @@ MemberUser = Annotated[Actor, Depends(RequireRole("member"))]
 _VERSION_TAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
 
 
-def if_match_version(
+async def if_match_version(
         if_match: Annotated[str | None, Header(
             description="The work's version (its ETag), e.g. `\"3\"`: the change applies only "
                         "if the work is still at that version, else 412.")] = None,

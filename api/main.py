@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from lifecycle.bootstrap import open_lifecycle
+from lifecycle.db import WalCheckpointer, is_sqlite
 from lifecycle.service import Lifecycle
 
 # Multipart framing around an upload (boundaries, part headers, the kind and title fields).
@@ -64,7 +67,18 @@ def create_app(lifecycle: Lifecycle | None = None) -> FastAPI:
     from api.routes import api_router
     from api.web import web_router
 
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        lc = app.state.lc
+        checkpointer = WalCheckpointer(lc.engine).start() if is_sqlite(lc.engine) else None
+        try:
+            yield
+        finally:
+            if checkpointer is not None:
+                checkpointer.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="lifecycle",
         summary="Public works under civil-society oversight, with a tamper-evident log.",
         description="Reading is public. Every write needs `Authorization: Bearer <token>`. "

@@ -68,6 +68,8 @@ def demo(data_dir: Optional[Path] = DataDir):
 def serve(demo: bool = typer.Option(False, "--demo", help="Load the demo data first if the "
                                                            "data folder is empty."),
           host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
+          access_log: bool = typer.Option(True, help="Log every request (uvicorn's access "
+                                                     "log)."),
           data_dir: Optional[Path] = DataDir):
     """Serve the web app and the API with uvicorn."""
     import uvicorn
@@ -89,7 +91,8 @@ def serve(demo: bool = typer.Option(False, "--demo", help="Load the demo data fi
         token = init_admin(lc)
         if token:
             typer.echo(f"admin admin {token}")
-    uvicorn.run("api.main:create_app", factory=True, host=host, port=port)
+    uvicorn.run("api.main:create_app", factory=True, host=host, port=port,
+                access_log=access_log)
 
 
 @users_app.command("add")

@@ -126,6 +126,8 @@ _INSERT_USER = insert_all(_USERS)
 _USER_BY_NAME = Prepared(select(_USERS.c.id).where(_USERS.c.username == bindparam("username")))
 _USER_BY_ID = Prepared(select(_USERS.c.id, _USERS.c.username, _USERS.c.role, _USERS.c.entity)
                        .where(_USERS.c.id == bindparam("id")))
+_USER_BY_TOKEN = Prepared(select(_USERS.c.id, _USERS.c.username, _USERS.c.role, _USERS.c.entity)
+                          .where(_USERS.c.token_hash == bindparam("token_hash")))
 _WORK_BY_CODE = Prepared(select(_WORKS.c.id).where(_WORKS.c.code == bindparam("code")))
 _MAX_ID = {table.name: Prepared(select(func.max(table.c.id)))
            for table in (_USERS, _NETWORKS, _WORKS)}
@@ -317,10 +319,9 @@ class Lifecycle:
     def authenticate_token(self, token: str | None) -> Actor | None:
         if not token:
             return None
-        with self._read() as session:
-            user = session.execute(
-                select(User).where(User.token_hash == hash_token(token))).scalar_one_or_none()
-        return _actor(user) if user else None
+        with self.engine.connect() as conn:
+            row = _USER_BY_TOKEN.one(conn, {"token_hash": hash_token(token)})
+        return Actor(*row) if row else None
 
     def authenticate_password(self, username: str, password: str) -> Actor | None:
         with self._read() as session:

@@ -24,24 +24,24 @@ def _member(network, user_id: UserId) -> MemberOut:
 
 
 @router.get("", response_model=list[NetworkOut])
-def list_networks(lc: LifecycleDep):
+async def list_networks(lc: LifecycleDep):
     return [NetworkOut.of(n) for n in lc.list_networks()]
 
 
 @router.post("", status_code=201, response_model=NetworkOut, responses=problems(403))
-def create_network(body: NetworkIn, actor: AdminUser, lc: LifecycleDep):
+async def create_network(body: NetworkIn, actor: AdminUser, lc: LifecycleDep):
     return NetworkOut.of(lc.create_network(actor=actor, name=body.name, region=body.region))
 
 
 @router.get("/{network_id}", response_model=NetworkOut, responses=problems(404))
-def get_network(network_id: NetworkId, lc: LifecycleDep):
+async def get_network(network_id: NetworkId, lc: LifecycleDep):
     """The network with its members (current and former) and its policy."""
     return NetworkOut.of(lc.get_network(network_id))
 
 
 @router.post("/{network_id}/members", status_code=201, response_model=MemberOut,
              responses=problems(403, 404, 409))
-def add_member(network_id: NetworkId, body: MemberIn, actor: AdminUser, lc: LifecycleDep):
+async def add_member(network_id: NetworkId, body: MemberIn, actor: AdminUser, lc: LifecycleDep):
     """Add a user with the role member to the network, with their organization and sector."""
     network = lc.add_member(actor=actor, network_id=network_id, user_id=body.user_id,
                             organization=body.organization, sector=body.sector,
@@ -51,19 +51,19 @@ def add_member(network_id: NetworkId, body: MemberIn, actor: AdminUser, lc: Life
 
 @router.delete("/{network_id}/members/{user_id}", response_model=MemberOut,
                responses=problems(403, 404))
-def remove_member(network_id: NetworkId, user_id: UserId, actor: AdminUser, lc: LifecycleDep):
+async def remove_member(network_id: NetworkId, user_id: UserId, actor: AdminUser, lc: LifecycleDep):
     """The member leaves the network; their approvals stop counting."""
     network = lc.remove_member(actor=actor, network_id=network_id, user_id=user_id)
     return _member(network, user_id)
 
 
 @router.get("/{network_id}/policy", response_model=PolicyOut, responses=problems(404))
-def get_policy(network_id: NetworkId, lc: LifecycleDep):
+async def get_policy(network_id: NetworkId, lc: LifecycleDep):
     return PolicyOut.model_validate(lc.get_network(network_id).policy.__dict__)
 
 
 @router.put("/{network_id}/policy", response_model=PolicyOut, responses=problems(403, 404))
-def set_policy(network_id: NetworkId, body: PolicyIn, actor: AdminUser, lc: LifecycleDep):
+async def set_policy(network_id: NetworkId, body: PolicyIn, actor: AdminUser, lc: LifecycleDep):
     """Set a new version of the policy; omitted fields keep their current value."""
     network = lc.set_policy(actor=actor, network_id=network_id,
                             **body.model_dump(exclude_none=True))

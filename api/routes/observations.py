@@ -20,7 +20,7 @@ router = APIRouter(prefix="/works/{work_id}", tags=["observations"])
 
 @router.post("/observations", status_code=201, response_model=ObservationOut,
              responses=problems(403, 404, 409))
-def file_observation(work_id: WorkId, body: ObservationIn, actor: MemberUser, lc: LifecycleDep):
+async def file_observation(work_id: WorkId, body: ObservationIn, actor: MemberUser, lc: LifecycleDep):
     """A member of the work's network files an observation; the tender cannot be published
     until it is answered."""
     work = lc.file_observation(actor=actor, work_id=work_id, text=body.text)
@@ -29,7 +29,7 @@ def file_observation(work_id: WorkId, body: ObservationIn, actor: MemberUser, lc
 
 @router.post("/observations/{observation_id}/answer", response_model=ObservationOut,
              responses=problems(403, 404, 409))
-def answer_observation(work_id: WorkId, observation_id: ObservationId, body: AnswerIn,
+async def answer_observation(work_id: WorkId, observation_id: ObservationId, body: AnswerIn,
                        actor: OfficialUser, lc: LifecycleDep):
     work = lc.answer_observation(actor=actor, work_id=work_id, observation_id=observation_id,
                                  text=body.text)
@@ -38,7 +38,7 @@ def answer_observation(work_id: WorkId, observation_id: ObservationId, body: Ans
 
 @router.post("/conflicts", status_code=201, response_model=ConflictOut,
              responses=problems(403, 404, 409))
-def declare_conflict(work_id: WorkId, body: ConflictIn, actor: MemberUser, lc: LifecycleDep):
+async def declare_conflict(work_id: WorkId, body: ConflictIn, actor: MemberUser, lc: LifecycleDep):
     """A member declares a conflict of interest: their approvals on this work stop counting."""
     work = lc.declare_conflict(actor=actor, work_id=work_id, statement=body.statement)
     return ConflictOut.model_validate(work.conflicts[-1].__dict__)

@@ -30,7 +30,7 @@ def proposal_out(lc: Lifecycle, work_id: int, proposal: Proposal) -> ProposalOut
 
 
 @router.post("", status_code=201, response_model=ProposalOut, responses=problems(403, 404, 409))
-def open_proposal(work_id: WorkId, body: ProposalIn, actor: OfficialUser, lc: LifecycleDep):
+async def open_proposal(work_id: WorkId, body: ProposalIn, actor: OfficialUser, lc: LifecycleDep):
     """Propose a stage change (one open proposal per work). An award carries
     `{supplier, amount, bidders}`; its red flags are computed now and shown to reviewers."""
     proposal = lc.open_proposal(
@@ -40,7 +40,7 @@ def open_proposal(work_id: WorkId, body: ProposalIn, actor: OfficialUser, lc: Li
 
 
 @router.get("/{proposal_id}", response_model=ProposalOut, responses=problems(404))
-def get_proposal(work_id: WorkId, proposal_id: ProposalId, lc: LifecycleDep):
+async def get_proposal(work_id: WorkId, proposal_id: ProposalId, lc: LifecycleDep):
     work = lc.get_work(work_id)
     proposal = work.proposal(proposal_id)
     if proposal is None:
@@ -50,7 +50,7 @@ def get_proposal(work_id: WorkId, proposal_id: ProposalId, lc: LifecycleDep):
 
 @router.post("/{proposal_id}/signoffs", status_code=201, response_model=ProposalOut,
              responses=problems(403, 404, 409))
-def record_signoff(work_id: WorkId, proposal_id: ProposalId, body: SignOffIn, actor: MemberUser,
+async def record_signoff(work_id: WorkId, proposal_id: ProposalId, body: SignOffIn, actor: MemberUser,
                    lc: LifecycleDep):
     """A member of the work's network approves, blocks (with a reason) or withdraws their
     earlier stance. Their latest sign-off is the one that counts."""
@@ -61,7 +61,7 @@ def record_signoff(work_id: WorkId, proposal_id: ProposalId, body: SignOffIn, ac
 
 @router.post("/{proposal_id}/apply", response_model=ApplyOut,
              responses=problems(403, 404, 409, 412))
-def apply_proposal(work_id: WorkId, proposal_id: ProposalId, actor: OfficialUser, lc: LifecycleDep,
+async def apply_proposal(work_id: WorkId, proposal_id: ProposalId, actor: OfficialUser, lc: LifecycleDep,
                    if_match: IfMatch, response: Response):
     """Evaluate every guard and apply the stage change. A refusal is logged too, and answered
     409 with every failing guard in `errors` (and every verdict in `guards`)."""
@@ -83,7 +83,7 @@ def apply_proposal(work_id: WorkId, proposal_id: ProposalId, actor: OfficialUser
 
 @router.post("/{proposal_id}/withdraw", response_model=ProposalOut,
              responses=problems(403, 404, 409))
-def withdraw_proposal(work_id: WorkId, proposal_id: ProposalId, actor: OfficialUser,
+async def withdraw_proposal(work_id: WorkId, proposal_id: ProposalId, actor: OfficialUser,
                       lc: LifecycleDep):
     proposal = lc.withdraw_proposal(actor=actor, work_id=work_id, proposal_id=proposal_id)
     return proposal_out(lc, work_id, proposal)

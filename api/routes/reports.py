@@ -9,6 +9,6 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 
 
 @router.get("/stalled", response_model=list[StalledWork])
-def stalled_works(lc: LifecycleDep):
+async def stalled_works(lc: LifecycleDep):
     """Works past their stage's service level (network policy), most overdue first."""
     return lc.stalled_report()

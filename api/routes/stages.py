@@ -9,12 +9,12 @@ router = APIRouter(tags=["stages"])
 
 
 @router.get("/stages", response_model=StageTable)
-def get_stages():
+async def get_stages():
     """Stages and transitions (DESIGN §2), read from the stage machine itself."""
     return stage_table()
 
 
 @router.get("/ping", response_model=Ping)
-def ping():
+async def ping():
     """A constant answer: liveness, and the baseline of bench/load.py."""
     return Ping()

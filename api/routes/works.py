@@ -48,7 +48,7 @@ def etag(work: Work) -> str:
 
 
 @router.post("", status_code=201, response_model=WorkOut, responses=problems(403, 404, 409))
-def register_work(body: WorkIn, actor: OfficialUser, lc: LifecycleDep, response: Response):
+async def register_work(body: WorkIn, actor: OfficialUser, lc: LifecycleDep, response: Response):
     """Register a work of the official's entity under a network; it starts in design."""
     work = lc.register_work(actor=actor, code=body.code, title=body.title, entity=body.entity,
                             region=body.region, network_id=body.network_id,
@@ -59,7 +59,7 @@ def register_work(body: WorkIn, actor: OfficialUser, lc: LifecycleDep, response:
 
 
 @router.get("", response_model=WorkPage)
-def list_works(
+async def list_works(
         lc: LifecycleDep,
         stage: Stage | None = None,
         region: Annotated[str | None, text_query()] = None,
@@ -84,7 +84,7 @@ def list_works(
 
 
 @router.get("/{work_id}", response_model=WorkOut, responses=problems(404))
-def get_work(work_id: WorkId, lc: LifecycleDep, response: Response):
+async def get_work(work_id: WorkId, lc: LifecycleDep, response: Response):
     """The work, its open proposal with every sign-off (stale and excluded approvals marked
     with the reason), its red flags, and a dry run of the guards: what is still missing.
     The ETag is the work's version, for `If-Match` on apply."""
@@ -94,6 +94,6 @@ def get_work(work_id: WorkId, lc: LifecycleDep, response: Response):
 
 
 @router.get("/{work_id}/history", response_model=list[dict[str, Any]], responses=problems(404))
-def work_history(work_id: WorkId, lc: LifecycleDep):
+async def work_history(work_id: WorkId, lc: LifecycleDep):
     """The work's log entries in order, as stored."""
     return lc.history(work_id)
