@@ -130,14 +130,16 @@ _WRITE_QUEUES: dict[int, threading.Lock] = {}
 
 
 class DriverTransaction:
-    """One write transaction on a pooled driver connection, without SQLAlchemy's Connection.
+    """One write transaction on a pooled driver connection, without SQLAlchemy's Connection
+    (or, with write=False, a read that is rolled back, i.e. released, at the end).
 
     SQLite: BEGIN IMMEDIATE takes the write lock before anything is read. PostgreSQL: the
     driver opens the transaction at the first statement, and the caller's first statement
     locks the log head row. Commit on success, roll back on any exception."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, *, write: bool = True):
         self.engine = engine
+        self.write = write
         self.dialect = engine.dialect
         self.integrity_error = engine.dialect.loaded_dbapi.IntegrityError
         # SQLite answers a second writer with "busy" and its busy handler sleeps in growing
@@ -145,7 +147,7 @@ class DriverTransaction:
         # not the work, sets the latency. Writers of this process therefore queue on a lock
         # first; other processes still meet SQLite's own lock and busy timeout.
         self._queue = _WRITE_QUEUES.setdefault(id(engine.pool), threading.Lock()) \
-            if self.dialect.name == "sqlite" else None
+            if write and self.dialect.name == "sqlite" else None
 
     def __enter__(self) -> "DriverTransaction":
         if self._queue is not None:
@@ -154,7 +156,7 @@ class DriverTransaction:
         try:
             self._pooled = self.engine.raw_connection()
             self.driver = self._pooled.driver_connection
-            if self.dialect.name == "sqlite":
+            if self.write and self.dialect.name == "sqlite":
                 self.driver.execute("BEGIN IMMEDIATE")
         except BaseException:
             if self._pooled is not None:
@@ -172,7 +174,7 @@ class DriverTransaction:
 
     def __exit__(self, exc_type, exc, traceback) -> None:
         try:
-            if exc_type is None:
+            if exc_type is None and self.write:
                 self.driver.commit()
             else:
                 self.driver.rollback()

@@ -319,7 +319,7 @@ class Lifecycle:
     def authenticate_token(self, token: str | None) -> Actor | None:
         if not token:
             return None
-        with self.engine.connect() as conn:
+        with DriverTransaction(self.engine, write=False) as conn:
             row = _USER_BY_TOKEN.one(conn, {"token_hash": hash_token(token)})
         return Actor(*row) if row else None
 
@@ -620,7 +620,7 @@ class Lifecycle:
 
     # ------------------------------------------------------------------ reads
     def _state_text(self, kind: str, key: int) -> str:
-        with self.engine.connect() as conn:
+        with DriverTransaction(self.engine, write=False) as conn:
             row = _STATE_OF[kind].one(conn, {"key": key})
         if row is None:
             raise NotFound(f"{kind} {key} not found")
@@ -731,7 +731,7 @@ class Lifecycle:
             return [json.loads(raw) for raw in rows]
 
     def _head_row(self):
-        with self.engine.connect() as conn:
+        with DriverTransaction(self.engine, write=False) as conn:
             row = _HEAD_ROW.one(conn)
             return LogHeadRow(*row) if row else None
 

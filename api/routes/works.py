@@ -31,8 +31,10 @@ def work_detail(lc: Lifecycle, work: Work) -> WorkOut:
     network = lc.get_network(work.network_id)
     proposal = work.open_proposal
     dry_run = [GuardOut.of(r) for r in lc.dry_run(work, network)]
-    data = work.to_dict()
+    data = dict(vars(work))  # top-level fields; the nested lists are converted just below
     data.update(
+        observations=[vars(o) for o in work.observations],
+        conflicts=[vars(c) for c in work.conflicts],
         documents=[DocumentOut.model_validate(d.__dict__) for d in work.documents],
         proposals=[ProposalBrief.model_validate(p.__dict__) for p in work.proposals],
         open_proposal=ProposalOut.of(work, network, proposal) if proposal else None,
