@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import unicodedata
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 import rfc8785
@@ -23,7 +22,7 @@ from lifecycle.log.canonical import (
     parse_time,
 )
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+from tests.conftest import FIXTURES  # noqa: E402  (../shared/fixtures)
 JCS = FIXTURES / "jcs"
 needs_fixtures = pytest.mark.skipif(
     not JCS.is_dir(), reason=f"RFC 8785 vectors not found at {JCS} (../shared/fixtures is absent)"

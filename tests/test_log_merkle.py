@@ -24,7 +24,7 @@ from lifecycle.log.merkle import (
     verify_inclusion,
 )
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+from tests.conftest import FIXTURES  # noqa: E402  (../shared/fixtures)
 MERKLE = FIXTURES / "merkle"
 needs_fixtures = pytest.mark.skipif(
     not MERKLE.is_dir(),

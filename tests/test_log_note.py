@@ -30,7 +30,7 @@ from lifecycle.log.note import (
     verify_note,
 )
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+from tests.conftest import FIXTURES  # noqa: E402  (../shared/fixtures)
 EXAMPLE = FIXTURES / "signed-note" / "example.json"
 needs_fixtures = pytest.mark.skipif(
     not EXAMPLE.is_file(),
