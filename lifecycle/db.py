@@ -80,6 +80,36 @@ class WorkRow(SQLModel, table=True):
     state: str = Field(sa_column=Column(Text, nullable=False))
 
 
+class DocumentBlob(SQLModel, table=True):
+    """A document's content on PostgreSQL, named by its SHA-256: the row exists only once all
+    its chunks are written, in the same transaction as the entry that attaches it."""
+
+    __tablename__ = "document_blobs"
+    sha256: str = Field(primary_key=True, max_length=64)
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    chunks: int
+
+
+class DocumentChunk(SQLModel, table=True):
+    """One slice (up to 1 MiB) of a blob: documents are streamed in and out chunk by chunk."""
+
+    __tablename__ = "document_chunks"
+    sha256: str = Field(foreign_key="document_blobs.sha256", primary_key=True, max_length=64)
+    idx: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class WebSessionRow(SQLModel, table=True):
+    """A logged-in web session, by the SHA-256 of the random id its cookie carries: deleting the
+    row ends the session on every process and machine (logout, or a password change)."""
+
+    __tablename__ = "web_sessions"
+    id_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(index=True)
+    created_at: str
+    expires_at: str = Field(index=True)
+
+
 class Prepared:
     """A Core statement compiled once per dialect and run on the driver's own cursor.
 
