@@ -25,7 +25,9 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
 }
-TEMPLATES_DIR = Path(api.__file__).resolve().parent.parent / "templates"
+# api/templates is the top-level templates/ folder (a symlink in the checkout, copied into
+# the wheel as package data), so one path serves an editable install and a wheel alike.
+TEMPLATES_DIR = Path(api.__file__).resolve().parent / "templates"
 
 
 @pass_context
