@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import secrets
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from lifecycle import validation as check
+from lifecycle.blobs import blob_store
 from lifecycle.db import (
     WRITE_OPTION,
     DriverTransaction,
@@ -252,6 +252,7 @@ class Lifecycle:
         self.data_dir = Path(data_dir)
         self.clock = clock
         self.max_upload_bytes = max_upload_bytes
+        self.blobs = blob_store(engine, self.data_dir)  # documents: database or data folder
         # Test hook: called after a command's entries are written, before commit.
         self.before_commit: Callable[[_Tx], None] | None = None
 
@@ -457,46 +458,22 @@ class Lifecycle:
             work = self._official_work(tx, actor, work_id)
             if work.stage in FINAL_STAGES:
                 raise Conflict(f"work {work.code} is {work.stage}; no more documents")
-            sha256, size = self._store_blob(content)
+            sha256, size = self._store_blob(tx, content)
             tx.emit("document.attached", actor, {
                 "work_id": work_id, "document_id": len(work.documents) + 1, "kind": kind,
                 "title": title, "filename": filename, "media_type": media_type,
                 "sha256": sha256, "size": size})
             return work
 
-    def _store_blob(self, content: bytes | IO[bytes]) -> tuple[str, int]:
-        # Content-addressed: a file left behind by a transaction that then failed is harmless,
-        # nothing refers to it, and a later attach of the same bytes reuses it.
-        store = self.data_dir / "documents"
-        if not store.is_dir():
-            store.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        size = 0
-        fd, tmp = tempfile.mkstemp(dir=store, prefix=".upload-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                chunks = [content] if isinstance(content, bytes) else iter(
-                    lambda: content.read(1 << 20), b"")
-                for chunk in chunks:
-                    size += len(chunk)
-                    if size > self.max_upload_bytes:
-                        raise Invalid("file", f"is larger than {self.max_upload_bytes} bytes")
-                    digest.update(chunk)
-                    out.write(chunk)
-            if size == 0:
-                raise Invalid("file", "is empty")
-            sha = digest.hexdigest()
-            target = store / sha[:2] / sha
-            if not target.parent.is_dir():
-                target.parent.mkdir(exist_ok=True)
-            os.replace(tmp, target)
-            return sha, size
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+    def _store_blob(self, tx: _Tx, content: bytes | IO[bytes]) -> tuple[str, int]:
+        # In the write transaction: on PostgreSQL the chunks commit or roll back with the entry.
+        stored = self.blobs.put(tx.conn, content, limit=self.max_upload_bytes)
+        return stored.sha256, stored.size
 
-    def document_path(self, sha256: str) -> Path:
-        return self.data_dir / "documents" / sha256[:2] / sha256
+    def document_path(self, sha256: str) -> Path | None:
+        """The document's file in the data folder; None on PostgreSQL (use `blobs.open`)."""
+        content = self.blobs.open(sha256)
+        return content.path if content is not None else None
 
     def file_observation(self, *, actor: Actor, work_id: int, text: str) -> Work:
         text = check.text("text", text, max_len=5000)

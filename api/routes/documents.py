@@ -1,13 +1,15 @@
 """Documents of a work: uploaded by an official, stored by SHA-256, readable by anyone."""
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, UploadFile
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response, StreamingResponse
 
 from api.deps import LifecycleDep, OfficialUser
 from api.errors import BodyTooLarge
 from api.schemas import DocumentId, DocumentKind, DocumentOut, WorkId, problems
+from lifecycle.blobs import BlobContent
 from lifecycle.errors import NotFound
 
 router = APIRouter(prefix="/works/{work_id}/documents", tags=["documents"])
@@ -37,11 +39,25 @@ def download_document(work_id: WorkId, document_id: DocumentId, lc: LifecycleDep
     document = lc.get_work(work_id).document(document_id)
     if document is None:
         raise NotFound(f"document {document_id} of work {work_id} not found")
-    path = lc.document_path(document.sha256)
-    if not path.exists():
+    content = lc.blobs.open(document.sha256)
+    if content is None:
         raise NotFound(f"the content of document {document_id} is missing from the store")
-    # Uploaded files are untrusted: never let a browser render them as part of this site.
-    return FileResponse(path, media_type=document.media_type, filename=document.filename,
-                        headers={"ETag": f'"{document.sha256}"',
-                                 "X-Content-Type-Options": "nosniff",
-                                 "Content-Security-Policy": "sandbox"})
+    return stored_document_response(content, document.media_type, document.filename,
+                                    {"ETag": f'"{document.sha256}"'})
+
+
+def stored_document_response(content: BlobContent, media_type: str, filename: str,
+                             headers: dict[str, str] | None = None) -> Response:
+    """The document as an attachment: the file itself from the data folder, or streamed chunk
+    by chunk from the database. Uploaded files are untrusted: never let a browser render them
+    as part of this site."""
+    headers = {**(headers or {}), "X-Content-Type-Options": "nosniff",
+               "Content-Security-Policy": "sandbox"}
+    if content.path is not None:
+        return FileResponse(content.path, media_type=media_type, filename=filename,
+                            headers=headers)
+    quoted = quote(filename)
+    headers["Content-Disposition"] = f"attachment; filename*=utf-8''{quoted}" \
+        if quoted != filename else f'attachment; filename="{filename}"'
+    headers["Content-Length"] = str(content.size)
+    return StreamingResponse(content.chunks(), media_type=media_type, headers=headers)

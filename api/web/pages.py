@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 
+from api.routes.documents import stored_document_response
 from api.web.diagram import stage_diagram
 from api.web.render import Page, lifecycle_of, safe_next
 from api.web.words import Person
@@ -184,12 +185,10 @@ def download_document(request: Request, work_id: int, document_id: int):
     except LifecycleError as exc:
         return failure_page(page, exc)
     document = work.document(document_id)
-    path = lc.document_path(document.sha256) if document else None
-    if document is None or not path.exists():
+    content = lc.blobs.open(document.sha256) if document else None
+    if content is None:
         return page.error(404, page.gettext("Not found."))
-    return FileResponse(path, media_type=document.media_type, filename=document.filename,
-                        headers={"X-Content-Type-Options": "nosniff",
-                                 "Content-Security-Policy": "sandbox"})
+    return stored_document_response(content, document.media_type, document.filename)
 
 
 # ---------------------------------------------------------------------- networks, reports

@@ -1,0 +1,135 @@
+"""Documents in the database on PostgreSQL: chunked both ways, content-addressed, atomic with
+the entry that attaches them; the data folder on SQLite."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from api.main import create_app
+from lifecycle.blobs import CHUNK_BYTES, DatabaseBlobStore, FolderBlobStore
+from lifecycle.db import DocumentBlob, DocumentChunk
+from lifecycle.errors import Invalid
+from tests.conftest import build_world
+
+def _big(size: int) -> bytes:
+    """Bytes that differ chunk to chunk, so a chunk stored out of place changes the hash."""
+    return b"".join(hashlib.sha256(str(i).encode()).digest() for i in range(size // 32 + 1))[:size]
+
+
+def _stored(lc) -> tuple[int, int]:
+    with lc.engine.connect() as conn:
+        blobs = conn.execute(select(func.count()).select_from(DocumentBlob)).scalar_one()
+        chunks = conn.execute(select(func.count()).select_from(DocumentChunk)).scalar_one()
+    return blobs, chunks
+
+
+class OneWayStream(io.RawIOBase):
+    """An upload that can be read only once, front to back (a pipe, not a spooled file)."""
+
+    def __init__(self, data: bytes):
+        self._inner = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readinto(self, buffer) -> int:
+        return self._inner.readinto(buffer)
+
+
+@pytest.mark.postgres
+def test_postgresql_keeps_documents_in_chunks_in_the_database(pg_lc, clock):
+    world = build_world(pg_lc, clock)
+    assert isinstance(pg_lc.blobs, DatabaseBlobStore)
+    content = _big(2 * CHUNK_BYTES + 12345)
+    work = world.attach("feasibilityStudy", content=io.BytesIO(content))
+    document = work.documents[-1]
+    assert document.sha256 == hashlib.sha256(content).hexdigest()
+    assert document.size == len(content)
+    assert not (pg_lc.data_dir / "documents").exists()
+    assert _stored(pg_lc) == (1, 3)
+
+    stored = pg_lc.blobs.open(document.sha256)
+    assert stored.path is None and stored.size == len(content)
+    pieces = list(stored.chunks())
+    assert [len(p) for p in pieces] == [CHUNK_BYTES, CHUNK_BYTES, 12345]
+    assert b"".join(pieces) == content
+
+
+@pytest.mark.postgres
+def test_the_same_content_is_stored_once_and_a_pipe_is_accepted(pg_lc, clock):
+    world = build_world(pg_lc, clock)
+    content = _big(CHUNK_BYTES + 1)
+    first = world.attach("feasibilityStudy", content=content).documents[-1]
+    again = world.attach("technicalSpecifications",
+                         content=io.BufferedReader(OneWayStream(content))).documents[-1]
+    assert first.sha256 == again.sha256
+    assert _stored(pg_lc) == (1, 2)
+
+
+@pytest.mark.postgres
+def test_a_refused_or_failed_upload_leaves_nothing(pg_lc, clock):
+    world = build_world(pg_lc, clock)
+    before = pg_lc.log_size()
+    pg_lc.max_upload_bytes = CHUNK_BYTES
+    with pytest.raises(Invalid) as too_big:
+        world.attach("feasibilityStudy", content=io.BufferedReader(
+            OneWayStream(_big(CHUNK_BYTES + 1))))
+    assert too_big.value.field == "file"
+    pg_lc.max_upload_bytes = 10 * CHUNK_BYTES
+
+    def crash(tx):
+        raise RuntimeError("the process dies before the commit")
+
+    pg_lc.before_commit = crash
+    with pytest.raises(RuntimeError):
+        world.attach("feasibilityStudy", content=_big(3 * CHUNK_BYTES))
+    pg_lc.before_commit = None
+    assert _stored(pg_lc) == (0, 0)
+    assert pg_lc.log_size() == before
+    assert world.work.documents == []
+
+
+@pytest.mark.postgres
+def test_a_large_document_downloads_whole_from_the_database(pg_lc, clock):
+    world = build_world(pg_lc, clock)
+    content = _big(3 * CHUNK_BYTES + 7)
+    name = "estudio de factibilidad ñ.pdf"
+    document = pg_lc.attach_document(actor=world.official, work_id=world.work_id,
+                                     kind="feasibilityStudy", title="Estudio", filename=name,
+                                     content=content, media_type="application/pdf"
+                                     ).documents[-1]
+    client = TestClient(create_app(pg_lc))
+    response = client.get(f"/api/v1/works/{world.work_id}/documents/{document.id}")
+    assert response.status_code == 200
+    assert response.content == content
+    assert response.headers["content-length"] == str(len(content))
+    assert response.headers["etag"] == f'"{document.sha256}"'
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "filename*=utf-8''estudio%20de%20factibilidad%20%C3%B1.pdf" in \
+        response.headers["content-disposition"]
+    web = client.get(f"/works/{world.work_id}/documents/{document.id}/download")
+    assert web.status_code == 200 and web.content == content
+
+
+def test_sqlite_keeps_documents_in_the_data_folder(tmp_path, clock):
+    from tests.conftest import make_lifecycle
+
+    lc = make_lifecycle(tmp_path, "sqlite", clock)
+    world = build_world(lc, clock)
+    content = _big(CHUNK_BYTES + 3)
+    document = world.attach("feasibilityStudy", content=content).documents[-1]
+    assert isinstance(lc.blobs, FolderBlobStore)
+    stored = lc.blobs.open(document.sha256)
+    assert stored.path == lc.data_dir / "documents" / document.sha256[:2] / document.sha256
+    assert stored.path.read_bytes() == content
+    assert not [name for name in os.listdir(lc.data_dir / "documents") if name.startswith(".")]
+    lc.engine.dispose()
