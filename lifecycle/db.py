@@ -293,3 +293,30 @@ class WalCheckpointer:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+# ------------------------------------------------------------------------------------------
+# Signed checkpoints and witness cosignatures (DESIGN §4 "Checkpoints", §4.4). Owned by the
+# checkpoint/witness code (lifecycle/ledger.py, lifecycle/worker.py); rows are written under
+# the log-head lock (checkpoints) or in their own short transactions (cosignatures).
+
+
+class SignedCheckpointRow(SQLModel, table=True):
+    """Every checkpoint the log signed; the largest is the floor no later one may contradict.
+    The note is stored as signed, so it is re-verified with the key on every read."""
+
+    __tablename__ = "signed_checkpoints"
+    size: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    root: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    note: str = Field(sa_column=Column(Text, nullable=False))
+    signed_at: str
+
+
+class CosignatureRow(SQLModel, table=True):
+    """A witness's cosignature/v1 of the checkpoint signed at `size` (one per witness)."""
+
+    __tablename__ = "checkpoint_cosignatures"
+    size: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    witness: str = Field(primary_key=True)  # the witness's verifier key
+    timestamp: int = Field(sa_column=Column(BigInteger, nullable=False))
+    line: str = Field(sa_column=Column(Text, nullable=False))

@@ -9,7 +9,6 @@ from fastapi.responses import PlainTextResponse, Response
 from api.deps import LifecycleDep
 from api.schemas import MAX_SEQ, ConsistencyProof, InclusionProof, LogPage, problems
 from lifecycle import ledger
-from lifecycle.log.note import VKEY_FILE
 
 router = APIRouter(prefix="/log", tags=["log"])
 JSONL = "application/jsonl"
@@ -41,7 +40,9 @@ def read_log(lc: LifecycleDep,
           "description": "A C2SP signed note: origin, size, base64 root, signature."},
     **problems(409)})
 def get_checkpoint(lc: LifecycleDep):
-    """A signed checkpoint of the log as committed now. Verify it with GET /log/vkey."""
+    """A signed checkpoint of the log as committed now, with every witness cosignature
+    collected for it (C2SP tlog-cosignature). Verify it with GET /log/vkey and the witness
+    keys of the operator's published policy. A write in progress never makes this fail."""
     return PlainTextResponse(ledger.checkpoint(lc))
 
 
@@ -49,7 +50,7 @@ def get_checkpoint(lc: LifecycleDep):
     200: {"content": {"text/plain": {"schema": {"type": "string"}}},
           "description": "The checkpoint verifier key: <origin>+<key id>+<base64 key>."}})
 def get_vkey(lc: LifecycleDep):
-    return PlainTextResponse((lc.data_dir / VKEY_FILE).read_text("ascii"))
+    return PlainTextResponse(ledger.vkey(lc))
 
 
 @router.get("/proof/inclusion", response_model=InclusionProof, responses=problems(422))
