@@ -92,6 +92,10 @@ def create_app(lifecycle: Lifecycle | None = None) -> FastAPI:
         version="0.1.0",
     )
     app.state.lc = lifecycle or open_lifecycle()
+    # A missing, empty or short web session key stops the server here, not at the first page.
+    from api.web.session import session_secret
+
+    session_secret(app.state.lc.data_dir)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
     app.include_router(api_router, prefix="/api/v1")

@@ -21,7 +21,10 @@ def open_lifecycle(data_dir: Path | None = None, *, url: str | None = None,
     folder.mkdir(parents=True, exist_ok=True)
     engine = db.make_engine(url or db.database_url(folder))
     if migrate_schema:
-        migrate.upgrade(engine)
+        # Several workers and machines start at once: one migrates, the others then find the
+        # schema at its head and do nothing.
+        with db.advisory_lock(engine, db.MIGRATION_LOCK):
+            migrate.upgrade(engine)
     if not (folder / SIGNING_KEY_FILE).exists():
         generate_signing_key(folder, origin or os.environ.get("LIFECYCLE_ORIGIN", DEFAULT_ORIGIN))
     upload_limit = int(os.environ.get("LIFECYCLE_MAX_UPLOAD_BYTES", MAX_UPLOAD_BYTES))

@@ -70,6 +70,13 @@ def serve(demo: bool = typer.Option(False, "--demo", help="Load the demo data fi
           host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
           access_log: bool = typer.Option(True, help="Log every request (uvicorn's access "
                                                      "log)."),
+          workers: int = typer.Option(1, min=1, help="Worker processes (each builds the app "
+                                                     "from the environment; use PostgreSQL "
+                                                     "for more than one)."),
+          forwarded_allow_ips: Optional[str] = typer.Option(
+              None, help="Addresses of the reverse proxies whose X-Forwarded-For and "
+                         "X-Forwarded-Proto to trust (default $FORWARDED_ALLOW_IPS or "
+                         "127.0.0.1)."),
           data_dir: Optional[Path] = DataDir):
     """Serve the web app and the API with uvicorn."""
     import uvicorn
@@ -89,10 +96,15 @@ def serve(demo: bool = typer.Option(False, "--demo", help="Load the demo data fi
 
         lc = open_lifecycle(folder)
         token = init_admin(lc)
+        lc.engine.dispose()  # the workers open their own connections
         if token:
             typer.echo(f"admin admin {token}")
+    # An import string, not an app: with several workers each process builds its own app from
+    # the environment ($LIFECYCLE_DATA_DIR, $LIFECYCLE_DATABASE_URL, ...); none keeps state of
+    # its own, so any of them may answer any request.
     uvicorn.run("api.main:create_app", factory=True, host=host, port=port,
-                access_log=access_log)
+                access_log=access_log, workers=workers, proxy_headers=True,
+                forwarded_allow_ips=forwarded_allow_ips)
 
 
 @users_app.command("add")

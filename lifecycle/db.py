@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import BigInteger, Column, Integer, LargeBinary, Text, bindparam, event
@@ -240,14 +242,20 @@ def make_engine(url: str) -> Engine:
 
 def _sqlite_setup(engine: Engine) -> None:
     """WAL, and transactions we open ourselves: a write takes the database's write lock at
-    BEGIN IMMEDIATE, before it reads the state it will change (DESIGN §1)."""
+    BEGIN IMMEDIATE, before it reads the state it will change (DESIGN §1).
+
+    synchronous=FULL: in WAL mode every commit then fsyncs the write-ahead log before it
+    returns. With NORMAL a commit is durable only at the next checkpoint, and an operating-system
+    crash (or power loss) could take back entries the server had acknowledged and a checkpoint
+    had already signed: the log would then be shorter than a signed tree head given out, and
+    the signer and the log would disagree. FULL costs one fsync per write transaction."""
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
@@ -284,6 +292,7 @@ class WalCheckpointer:
         import sqlite3
 
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        conn.execute("PRAGMA synchronous=FULL")
         try:
             while not self._stop.wait(self.interval):
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
@@ -293,6 +302,28 @@ class WalCheckpointer:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+# PostgreSQL advisory lock keys of the whole deployment (one 64-bit number each).
+MIGRATION_LOCK = 0x6C69_6665_0001  # "life" 1: one process migrates, the others wait
+
+
+@contextmanager
+def advisory_lock(engine: Engine, key: int) -> Iterator[None]:
+    """Hold a PostgreSQL session advisory lock for the block, waiting for it; on SQLite the
+    database's own write lock serializes the work, and this does nothing. The lock belongs
+    to a connection of its own, so it ends if the process dies."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT pg_advisory_lock(%s)", (key,))
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (key,))
+            conn.commit()
 
 
 # ------------------------------------------------------------------------------------------
