@@ -51,6 +51,7 @@ from pathlib import Path
 
 import rfc8785
 
+from lifecycle.evidence.keys import SignatureAudit
 from lifecycle.log.canonical import CanonicalError, decode, first_difference
 from lifecycle.log.merkle import (
     EMPTY_ROOT,
@@ -590,12 +591,16 @@ def _verify(directory: Path, vkey, checkpoint, workers, reference, progress,
     bar = ProgressBar(progress, size, "verifying entries")
     try:
         chunk_size = CHUNK
-        for start, _, chunk in chunk_results(entries, workers or _default_workers(entries),
-                                             cut_at=cut_at, reference=reference):
+        signatures = SignatureAudit(verifier.origin)  # keys and member signatures (§4.3)
+        for start, blob, chunk in chunk_results(entries, workers or _default_workers(entries),
+                                                cut_at=cut_at, reference=reference):
             if chunk is None:
                 raise _Failed(f"entry {start}: the line is longer than {MAX_LINE} bytes")
             if chunk.first_prev is not None and chunk.first_prev != prev:
                 raise _Failed(f"entry {chunk.start}: {prev_reason(chunk.start)}")
+            signature_problem = signatures.check_blob(blob, start, chunk.checked)
+            if signature_problem is not None:
+                raise _Failed(f"entry {signature_problem[0]}: {signature_problem[1]}")
             if chunk.problem:
                 raise _Failed(f"entry {chunk.problem[0]}: {chunk.problem[1]}")
             before = list(chunk_tree.frontier)
