@@ -110,19 +110,31 @@ def monitors(parties: Parties, state: State, work: Work, at: str) -> None:
 
 
 def suppliers(parties: Parties, award: dict | None) -> list[Party]:
-    """The awarded supplier and, for a consortium, each of its members."""
+    """The awarded supplier and, for a consortium, each of its members. The award names the
+    supplier as `{name, tax_id}`, or by name with `supplier_id` and `tax_id` beside it, and
+    the consortium by `consortium_ids` (organization records) or by names."""
     if not award:
         return []
-    found = []
-    entries = [award.get("supplier")] + list(award.get("consortium") or [])
-    for item in entries:
-        if isinstance(item, dict):
-            party = parties.add("supplier", name=item.get("name"), tax_id=item.get("tax_id"),
-                                organization_id=item.get("organization_id"))
-        elif isinstance(item, str):
-            party = parties.add("supplier", name=item)
-        else:
-            party = None
+    found: list[Party] = []
+
+    def add(party: Party | None) -> None:
         if party is not None and party not in found:
             found.append(party)
+
+    supplier = award.get("supplier")
+    if isinstance(supplier, dict):
+        add(parties.add("supplier", name=supplier.get("name"), tax_id=supplier.get("tax_id"),
+                        organization_id=supplier.get("organization_id")))
+    elif isinstance(supplier, str):
+        add(parties.add("supplier", name=supplier, tax_id=award.get("tax_id"),
+                        organization_id=award.get("supplier_id")))
+    ids = [i for i in award.get("consortium_ids") or [] if isinstance(i, int)]
+    for organization_id in ids:
+        add(parties.add("supplier", organization_id=organization_id))
+    if not ids:
+        for item in award.get("consortium") or []:
+            if isinstance(item, dict):
+                add(parties.add("supplier", name=item.get("name"), tax_id=item.get("tax_id")))
+            elif isinstance(item, str):
+                add(parties.add("supplier", name=item))
     return found
