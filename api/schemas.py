@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from lifecycle.guards import GuardResult, GuardState, approval_tally, required_approvals
-from lifecycle.model import Network, Proposal, Work
+from lifecycle.guards.rules import dossier_changed_seq
+from lifecycle.model import ORGANIZATION_KINDS, Network, Proposal, Work
 from lifecycle.states import SECTORS, STAGES, TRIGGERS
 from lifecycle.states.machine import CONSTITUENCIES
 from lifecycle.validation import DECISIONS, DOCUMENT_KINDS, ROLES
@@ -40,6 +41,21 @@ UserId = Annotated[int, Path(ge=1, le=MAX_ID, examples=[3])]
 ProposalId = Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])]
 DocumentId = Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])]
 ObservationId = Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])]
+
+
+def _strict_bool(value: object) -> object:
+    """A boolean is `true` or `false` (JSON true/false; `true`/`false` in a query string).
+    Pydantic would also take 1, "yes" or "on"; those are not the schema's type, and a client
+    sending them has a bug it should hear about."""
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise ValueError("must be true or false")
+
+
+# Every boolean a request carries (query parameters and body fields) uses this type.
+StrictBool = Annotated[bool, BeforeValidator(_strict_bool)]
 
 
 def text_query(description: str | None = None, max_length: int = 200):
@@ -77,13 +93,17 @@ class Problem(BaseModel):
 # ---------------------------------------------------------------- users
 class UserIn(BaseModel):
     model_config = _examples(
-        {"username": "oficial.lambayeque", "role": "official",
-         "entity": "Gobierno Regional de Lambayeque"},
+        {"username": "oficial.lambayeque", "role": "official", "organization_id": 1,
+         "person_id": "41234567"},
         {"username": "rosa", "role": "member", "password": "una-clave-larga"})
 
     username: str = Field(description="2-64 characters: lowercase letters, digits, . _ -")
     role: Role
-    entity: str | None = Field(None, description="The public entity an official acts for.")
+    organization_id: int | None = Field(None, ge=1, le=MAX_ID, description=(
+        "The organization: for an official, the public entity it acts for."))
+    person_id: str | None = Field(None, description="The person's DNI (8 digits).")
+    display_name: str | None = None
+    email: str | None = None
     password: str | None = Field(None, description="Web password (8+ characters), optional.")
 
 
@@ -92,32 +112,74 @@ class UserOut(BaseModel):
     username: str
     role: str
     entity: str | None = None
+    organization_id: int | None = None
 
 
 class UserCreated(UserOut):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": 7, "username": "oficial.lambayeque", "role": "official",
-        "entity": "Gobierno Regional de Lambayeque",
+        "entity": "Gobierno Regional de Lambayeque", "organization_id": 1,
         "token": "q2b0...the token, shown in this response only"}]})
 
     token: str = Field(description="The API token; it is shown in this response only.")
 
 
 # ---------------------------------------------------------------- networks
-class NetworkIn(BaseModel):
-    model_config = _examples({"name": "Red de Integridad Lambayeque", "region": "Lambayeque"})
+OrganizationKind = Literal[ORGANIZATION_KINDS]  # type: ignore[valid-type]
+
+
+class OrganizationIn(BaseModel):
+    model_config = _examples(
+        {"name": "Gobierno Regional de Lambayeque", "tax_id": "20479569861",
+         "kind": "public_entity", "sector": "government", "region": "Lambayeque"},
+        {"name": "Mesa de Concertación de Mujeres", "kind": "association",
+         "sector": "civil_society"})
 
     name: str
-    region: str
+    tax_id: str | None = Field(None, description="RUC: 11 digits with a valid check digit; "
+                                                 "required for public entities and companies.")
+    kind: OrganizationKind
+    sector: Sector
+    region: str | None = None
+    consortium_members: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = []
+
+
+class OrganizationPatch(BaseModel):
+    model_config = _examples({"name": "Gobierno Regional de Lambayeque", "region": "Lambayeque"})
+
+    name: str | None = None
+    tax_id: str | None = None
+    region: str | None = None
+    consortium_members: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = None
+
+
+class OrganizationOut(BaseModel):
+    id: int
+    name: str
+    tax_id: str | None = None
+    kind: str
+    sector: str
+    region: str | None = None
+    consortium_members: list[int] = []
+    registered_at: str
+    likely_duplicates: list[int] = Field([], description=(
+        "Other organizations whose normalized name is the same: a warning only."))
+
+
+class NetworkIn(BaseModel):
+    model_config = _examples({"name": "Red de Integridad Lambayeque", "regions": ["Lambayeque"]})
+
+    name: str
+    regions: list[str] | None = Field(None, description="The regions the network oversees.")
+    region: str | None = Field(None, description="One region (the form before wave 2).")
 
 
 class MemberIn(BaseModel):
-    model_config = _examples({"user_id": 3, "organization": "Mesa de Concertación de Mujeres",
-                              "sector": "civil_society", "constituencies": ["women"]})
+    model_config = _examples({"user_id": 3, "organization_id": 2, "constituencies": ["women"]})
 
     user_id: int = Field(ge=1, le=MAX_ID)
-    organization: str
-    sector: Sector
+    organization_id: int = Field(ge=1, le=MAX_ID, description=(
+        "The member's organization; the member takes its sector."))
     constituencies: list[Constituency] = []
 
 
@@ -133,7 +195,9 @@ class PolicyIn(BaseModel):
     required_sectors: list[Sector] | None = None
     min_tender_days: int | None = None
     award_tolerance_pct: int | None = None
+    low_tolerance_pct: int | None = None
     stage_sla_days: dict[str, int] | None = None
+    require_member_signatures: bool | None = None  # DESIGN §4.3
 
 
 class PolicyOut(BaseModel):
@@ -143,13 +207,16 @@ class PolicyOut(BaseModel):
     required_sectors: list[str]
     min_tender_days: int
     award_tolerance_pct: int
+    low_tolerance_pct: int = 10
     stage_sla_days: dict[str, int]
+    require_member_signatures: bool = False  # DESIGN §4.3
 
 
 class MemberOut(BaseModel):
     user_id: int
     username: str
     organization: str
+    organization_id: int | None = None
     sector: str
     constituencies: list[str]
     joined_at: str
@@ -171,6 +238,7 @@ class NetworkOut(BaseModel):
     id: int
     name: str
     region: str
+    regions: list[str] = []
     created_at: str
     policy: PolicyOut
     members: list[MemberOut]
@@ -186,14 +254,16 @@ class NetworkOut(BaseModel):
 class WorkIn(BaseModel):
     model_config = _examples({
         "code": "LAM-2026-014", "title": "Mejoramiento del sistema de agua potable de Motupe",
-        "entity": "Gobierno Regional de Lambayeque", "region": "Lambayeque", "network_id": 1,
+        "entity_id": 1, "region": "Lambayeque",
         "reference_amount": "4850000.00", "currency": "PEN"})
 
     code: str
     title: str
-    entity: str | None = Field(None, description="Defaults to the official's own entity.")
+    entity_id: int | None = Field(None, ge=1, le=MAX_ID,
+                                  description="Defaults to the official's own entity.")
     region: str
-    network_id: int = Field(ge=1, le=MAX_ID)
+    network_id: int | None = Field(None, ge=1, le=MAX_ID, description=(
+        "Optional: the region's network oversees the work; any other is refused."))
     reference_amount: str = Field(description='A decimal string, e.g. "4850000.00".')
     currency: str = "PEN"
 
@@ -250,6 +320,23 @@ class ObservationOut(BaseModel):
     answer: str | None = None
     answered_by: int | None = None
     answered_at: str | None = None
+    accepted: bool | None = Field(None, description=(
+        "The author's verdict on the answer: true accepted, false rejected, null not yet."))
+    verdict_reason: str = ""
+
+
+class VerdictIn(BaseModel):
+    model_config = _examples({"reason": "El anexo 4 no incluye los tramos 3 a 5."})
+
+    reason: str | None = None
+
+
+class OverruleIn(BaseModel):
+    model_config = _examples({"user_id": 4, "reason": "La autora dejó la red; el bloqueo "
+                              "fue atendido con el nuevo estudio de suelos."})
+
+    user_id: int = Field(ge=1, le=MAX_ID)
+    reason: str
 
 
 class ConflictIn(BaseModel):
@@ -265,10 +352,20 @@ class ConflictOut(BaseModel):
 
 
 # ---------------------------------------------------------------- proposals
+class PartyIn(BaseModel):
+    """An organization found by its RUC, or registered with this name when it is new."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    tax_id: str
+
+
 class AwardIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    supplier: str
+    supplier: PartyIn
+    consortium: list[PartyIn] = Field([], max_length=50)
     amount: str = Field(description='A decimal string, e.g. "4700000.00".')
     bidders: int
 
@@ -277,7 +374,8 @@ class ProposalIn(BaseModel):
     model_config = _examples(
         {"trigger": "approve_design", "justification": "Estudio de factibilidad aprobado."},
         {"trigger": "award", "justification": "Buena pro al postor con mejor puntaje.",
-         "award": {"supplier": "Consorcio Vial Norte", "amount": "12100000.00", "bidders": 3}})
+         "award": {"supplier": {"name": "Consorcio Vial Norte", "tax_id": "20100070970"},
+                   "amount": "12100000.00", "bidders": 3}})
 
     trigger: Trigger
     justification: str = ""
@@ -291,6 +389,12 @@ class SignOffIn(BaseModel):
 
     decision: Decision
     reason: str | None = Field(None, description="Required to block.")
+    # DESIGN §4.3: a signed sign-off carries the statement from GET …/statement and its proof.
+    statement: dict[str, Any] | None = Field(None, description="The statement the member "
+                                             "signed, as GET …/statement returned it.")
+    proof: dict[str, Any] | None = Field(None, description="{kind: webauthn, key_id, "
+                                         "authenticator_data, client_data_json, signature} or "
+                                         "{kind: ed25519, key_id, signature}, base64url.")
 
 
 class GuardOut(BaseModel):
@@ -317,7 +421,8 @@ class SignOffOut(BaseModel):
     counts: bool | None = Field(description="For a current approval: whether it counts toward "
                                             "the quorum.")
     excluded: str | None = Field(description="Why a current approval does not count.")
-    stale: bool = Field(description="Given before the latest document was attached.")
+    stale: bool = Field(description="Given before the dossier last changed (a document "
+                                    "attached, an observation filed or answered).")
 
 
 class ProposalOut(BaseModel):
@@ -351,7 +456,7 @@ class ProposalOut(BaseModel):
         state = GuardState(work, network)
         tally = {t.signoff.seq: t for t in approval_tally(state, proposal)}
         current = {s.seq for s in proposal.latest_signoffs().values()}
-        latest_document_seq = max((d.seq for d in work.documents), default=-1)
+        latest_document_seq = dossier_changed_seq(work)
         signoffs = []
         for signoff in proposal.signoffs:
             member = network.member(signoff.user_id)

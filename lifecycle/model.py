@@ -40,6 +40,31 @@ def _from_dict(cls, data: dict):
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
+ORGANIZATION_KINDS = ("public_entity", "company", "consortium", "association", "ngo",
+                      "university", "other")
+
+
+@dataclass
+class Organization:
+    """An organization (DESIGN §3): independence is decided between these records, by id."""
+
+    id: int
+    name: str
+    kind: str
+    sector: str
+    tax_id: str | None = None
+    region: str | None = None
+    consortium_members: list[int] = field(default_factory=list)
+    registered_at: str = ""
+
+    def to_dict(self) -> dict:
+        return plain(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Organization:
+        return _from_dict(cls, data)
+
+
 @dataclass
 class Policy:
     version: int = 1
@@ -48,7 +73,10 @@ class Policy:
     required_sectors: list[str] = field(default_factory=lambda: ["civil_society"])
     min_tender_days: int = 15
     award_tolerance_pct: int = 10
+    low_tolerance_pct: int = 10
     stage_sla_days: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
+    # DESIGN §4.3: approvals and blocks count only with a valid member signature.
+    require_member_signatures: bool = False
 
     def settings(self) -> dict:
         """The policy fields an admin sets (everything but the version)."""
@@ -61,11 +89,14 @@ class Policy:
 class Member:
     user_id: int
     username: str
-    organization: str
+    organization: str  # the organization's name, as written when the member joined
     sector: str
     constituencies: list[str]
     joined_at: str
     left_at: str | None = None
+    organization_id: int | None = None
+    person_id: str | None = None
+    joined_seq: int = 0  # log position: eligibility compares it with a proposal's opening
 
     @property
     def active(self) -> bool:
@@ -76,10 +107,12 @@ class Member:
 class Network:
     id: int
     name: str
-    region: str
+    region: str  # the first of `regions`: what the listing column shows
     created_at: str
     policy: Policy = field(default_factory=Policy)
     members: dict[str, Member] = field(default_factory=dict)  # keyed by str(user_id) for JSON
+    regions: list[str] = field(default_factory=list)
+    policy_seq: int = 0  # log position of the policy in force
 
     def member(self, user_id: int) -> Member | None:
         return self.members.get(str(user_id))
@@ -123,6 +156,15 @@ class Observation:
     answer: str | None = None
     answered_by: int | None = None
     answered_at: str | None = None
+    answer_seq: int | None = None
+    filed_seq: int = 0
+    accepted: bool | None = None  # the author's verdict on the latest answer; None: none yet
+    verdict_reason: str = ""
+
+    @property
+    def settled(self) -> bool:
+        """Answered, and the answer not rejected by the observation's author."""
+        return self.answer is not None and self.accepted is not False
 
 
 @dataclass
@@ -139,6 +181,10 @@ class SignOff:
     reason: str
     at: str
     seq: int
+    # Member signature (DESIGN §4.3): the key that signed its statement, and the statement's
+    # nonce (single-use within the proposal). None when the sign-off is unsigned.
+    key_id: str | None = None
+    nonce: str | None = None
 
 
 @dataclass
@@ -154,13 +200,29 @@ class Proposal:
     closed_at: str | None = None
     signoffs: list[SignOff] = field(default_factory=list)
     refusals: int = 0
+    opened_seq: int = 0
+    policy: dict | None = None  # the policy pinned when it opened (DESIGN §3, wave 2)
+    stage: str = ""  # the stage the work was in when it opened
+    carried_blocks: list[SignOff] = field(default_factory=list)  # standing blocks carried over
+    overruled: list[int] = field(default_factory=list)  # authors whose block was overruled
+    # str(user_id) -> [index of the latest sign-off, number of sign-offs]: reading the latest
+    # stance costs the number of signers, not the length of the history.
+    latest: dict[str, list[int]] = field(default_factory=dict)
 
     def latest_signoffs(self) -> dict[int, SignOff]:
-        """Each member's latest sign-off: the one that counts."""
-        latest: dict[int, SignOff] = {}
-        for signoff in self.signoffs:
-            latest[signoff.user_id] = signoff
+        """Each member's latest sign-off: the one that counts. A block carried over from an
+        earlier proposal of the same trigger stands until its author signs this one."""
+        latest: dict[int, SignOff] = {s.user_id: s for s in self.carried_blocks}
+        if self.signoffs and not self.latest:  # a projection older than the index
+            for signoff in self.signoffs:
+                latest[signoff.user_id] = signoff
+            return latest
+        for key, (index, _count) in self.latest.items():
+            latest[int(key)] = self.signoffs[index]
         return latest
+
+    def signoffs_by(self, user_id: int) -> int:
+        return self.latest.get(str(user_id), [0, 0])[1]
 
 
 @dataclass
@@ -168,13 +230,14 @@ class Work:
     id: int
     code: str
     title: str
-    entity: str
+    entity: str  # the entity's name, for display
     region: str
     network_id: int
     reference_amount: str
     currency: str
     registered_at: str
     registered_by: int
+    entity_id: int | None = None
     stage: str = "design"
     version: int = 1
     stage_entered_at: str = ""
@@ -186,6 +249,9 @@ class Work:
     observations: list[Observation] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     proposals: list[Proposal] = field(default_factory=list)
+    excluded_organizations: list[int] = field(default_factory=list)  # supplier and consortium
+    voided_kinds: dict[str, list[str]] = field(default_factory=dict)  # kind -> sha256 before a void
+    suspensions: list[list[str]] = field(default_factory=list)  # [from, until or ""] periods
 
     @property
     def open_proposal(self) -> Proposal | None:
@@ -225,6 +291,7 @@ class Work:
         for p in data["proposals"]:
             proposal = _from_dict(Proposal, p)
             proposal.signoffs = [_from_dict(SignOff, s) for s in p["signoffs"]]
+            proposal.carried_blocks = [_from_dict(SignOff, s) for s in p.get("carried_blocks", [])]
             work.proposals.append(proposal)
         return work
 
@@ -237,6 +304,8 @@ class UserInfo:
     username: str
     role: str
     entity: str | None = None
+    organization_id: int | None = None
+    person_id: str | None = None
 
 
 @dataclass
@@ -244,7 +313,9 @@ class State:
     """All or part of the world. The service loads the part one command touches."""
 
     users: dict[int, UserInfo] = field(default_factory=dict)
+    organizations: dict[int, Organization] = field(default_factory=dict)
     networks: dict[int, Network] = field(default_factory=dict)
     works: dict[int, Work] = field(default_factory=dict)
+    keys: dict = field(default_factory=dict)  # key_id -> lifecycle.evidence.keys.MemberKey
     size: int = 0  # entries applied
     head: str = "0" * 64

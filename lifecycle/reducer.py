@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from lifecycle.evidence import keys
 from lifecycle.model import (
     Conflict,
     Document,
     Member,
     Network,
     Observation,
+    Organization,
     Policy,
     Proposal,
     SignOff,
@@ -48,27 +50,54 @@ def _proposal(work: Work, data: dict) -> Proposal:
     return proposal
 
 
+def _organization_registered(state: State, entry: dict, data: dict) -> None:
+    state.organizations[data["organization_id"]] = Organization(
+        id=data["organization_id"], name=data["name"], kind=data["kind"], sector=data["sector"],
+        tax_id=data.get("tax_id"), region=data.get("region"),
+        consortium_members=list(data.get("consortium_members", [])), registered_at=entry["at"])
+
+
+UPDATABLE_ORGANIZATION_FIELDS = ("name", "tax_id", "region", "consortium_members")
+
+
+def _organization_updated(state: State, entry: dict, data: dict) -> None:
+    organization = state.organizations.get(data["organization_id"])
+    if organization is None:
+        raise ReplayError(f"unknown organization {data['organization_id']!r}")
+    for name, value in data["changes"].items():
+        if name not in UPDATABLE_ORGANIZATION_FIELDS:
+            raise ReplayError(f"organization field {name!r} cannot change")
+        setattr(organization, name, list(value) if name == "consortium_members" else value)
+
+
 def _user_registered(state: State, entry: dict, data: dict) -> None:
     state.users[data["user_id"]] = UserInfo(data["user_id"], data["username"], data["role"],
-                                            data.get("entity"))
+                                            data.get("entity"), data.get("organization_id"),
+                                            data.get("person_id"))
 
 
 def _network_created(state: State, entry: dict, data: dict) -> None:
+    regions = list(data.get("regions") or [data["region"]])
     state.networks[data["network_id"]] = Network(
-        id=data["network_id"], name=data["name"], region=data["region"], created_at=entry["at"])
+        id=data["network_id"], name=data["name"], region=regions[0], created_at=entry["at"],
+        regions=regions)
 
 
 def _policy_set(state: State, entry: dict, data: dict) -> None:
     network = _network(state, data["network_id"])
     network.policy = Policy(version=data["version"], **data["policy"])
+    network.policy_seq = entry["seq"]
 
 
 def _member_joined(state: State, entry: dict, data: dict) -> None:
     network = _network(state, data["network_id"])
+    # A rejoin is a new membership: its joining time is now, so approvals given under the
+    # earlier one never count again (eligibility, DESIGN §3).
     network.members[str(data["user_id"])] = Member(
         user_id=data["user_id"], username=data["username"], organization=data["organization"],
         sector=data["sector"], constituencies=list(data.get("constituencies", [])),
-        joined_at=entry["at"])
+        joined_at=entry["at"], organization_id=data.get("organization_id"),
+        person_id=data.get("person_id"), joined_seq=entry["seq"])
 
 
 def _member_left(state: State, entry: dict, data: dict) -> None:
@@ -86,8 +115,39 @@ def _work_registered(state: State, entry: dict, data: dict) -> None:
         region=data["region"], network_id=data["network_id"],
         reference_amount=data["reference_amount"], currency=data["currency"],
         registered_at=entry["at"], registered_by=entry["actor"]["id"],
+        entity_id=data.get("entity_id"),
         stage="design", version=1, stage_entered_at=entry["at"], stage_entered_seq=entry["seq"],
         last_change_at=entry["at"])
+
+
+def _work_imported(state: State, entry: dict, data: dict) -> None:
+    """A work brought in from SEACE (lifecycle/opendata/seace.py): registered at the stage the
+    source shows, or, when `linked`, an existing work that now names its SEACE process. Either
+    way the source record is kept as the work's next document."""
+    if data.get("linked"):
+        work = _work(state, data)
+    else:
+        _network(state, data["network_id"])
+        work = state.works[data["work_id"]] = Work(
+            id=data["work_id"], code=data["code"], title=data["title"], entity=data["entity"],
+            region=data["region"], network_id=data["network_id"],
+            reference_amount=data["reference_amount"], currency=data["currency"],
+            registered_at=entry["at"], registered_by=entry["actor"]["id"],
+            entity_id=data.get("entity_id"), stage=data["stage"],
+            version=0,  # apply() bumps it to 1, as a registration starts
+            stage_entered_at=entry["at"], stage_entered_seq=entry["seq"],
+            last_change_at=entry["at"])
+        if data.get("award"):
+            work.award = dict(data["award"])
+            # As after an award applied here: the supplier reviews none of the work's changes.
+            supplier = work.award.get("supplier_id")
+            work.excluded_organizations = [supplier] if isinstance(supplier, int) else []
+    document = data["document"]
+    work.documents.append(Document(
+        id=document["document_id"], kind=document["kind"], title=document["title"],
+        filename=document["filename"], media_type=document["media_type"],
+        sha256=document["sha256"], size=document["size"], stage=work.stage,
+        attached_at=entry["at"], attached_by=entry["actor"]["id"], seq=entry["seq"]))
 
 
 def _document_attached(state: State, entry: dict, data: dict) -> None:
@@ -103,17 +163,33 @@ def _observation_filed(state: State, entry: dict, data: dict) -> None:
     work = _work(state, data)
     work.observations.append(Observation(
         id=data["observation_id"], text=data["text"], filed_by=entry["actor"]["id"],
-        filed_at=entry["at"]))
+        filed_at=entry["at"], filed_seq=entry["seq"]))
 
 
-def _observation_answered(state: State, entry: dict, data: dict) -> None:
-    work = _work(state, data)
+def _observation(work: Work, data: dict) -> Observation:
     observation = work.observation(data["observation_id"])
     if observation is None:
         raise ReplayError(f"unknown observation {data['observation_id']!r}")
+    return observation
+
+
+def _observation_answered(state: State, entry: dict, data: dict) -> None:
+    observation = _observation(_work(state, data), data)
     observation.answer = data["text"]
     observation.answered_by = entry["actor"]["id"]
     observation.answered_at = entry["at"]
+    observation.answer_seq = entry["seq"]
+    observation.accepted, observation.verdict_reason = None, ""
+
+
+def _observation_accepted(state: State, entry: dict, data: dict) -> None:
+    observation = _observation(_work(state, data), data)
+    observation.accepted, observation.verdict_reason = True, data.get("reason", "")
+
+
+def _observation_rejected(state: State, entry: dict, data: dict) -> None:
+    observation = _observation(_work(state, data), data)
+    observation.accepted, observation.verdict_reason = False, data.get("reason", "")
 
 
 def _conflict_declared(state: State, entry: dict, data: dict) -> None:
@@ -127,7 +203,25 @@ def _proposal_opened(state: State, entry: dict, data: dict) -> None:
     work.proposals.append(Proposal(
         id=data["proposal_id"], trigger=data["trigger"], justification=data["justification"],
         opened_by=entry["actor"]["id"], opened_at=entry["at"], award=data.get("award"),
-        red_flags=list(data.get("red_flags", []))))
+        red_flags=list(data.get("red_flags", [])), opened_seq=entry["seq"],
+        policy=data.get("policy"), stage=work.stage,
+        carried_blocks=blocks_to_carry(work, data["trigger"])))
+
+
+def blocks_to_carry(work: Work, trigger: str) -> list[SignOff]:
+    """The blocks standing on earlier proposals of the same trigger opened since the work last
+    entered its stage (DESIGN §3: a block stands against the trigger, not only the proposal).
+    Derived from the state, so an entry cannot leave one out."""
+    carried: dict[int, SignOff] = {}
+    for earlier in work.proposals:
+        if earlier.trigger != trigger or earlier.opened_seq <= work.stage_entered_seq:
+            continue
+        for user_id, signoff in earlier.latest_signoffs().items():
+            if signoff.decision == "block" and user_id not in earlier.overruled:
+                carried[user_id] = signoff
+            else:
+                carried.pop(user_id, None)
+    return list(carried.values())
 
 
 def _proposal_withdrawn(state: State, entry: dict, data: dict) -> None:
@@ -138,9 +232,23 @@ def _proposal_withdrawn(state: State, entry: dict, data: dict) -> None:
 
 def _signoff_recorded(state: State, entry: dict, data: dict) -> None:
     proposal = _proposal(_work(state, data), data)
+    user_id = entry["actor"]["id"]
+    signed = data.get("proof") is not None  # member signature (DESIGN §4.3)
     proposal.signoffs.append(SignOff(
-        user_id=entry["actor"]["id"], decision=data["decision"], reason=data.get("reason", ""),
-        at=entry["at"], seq=entry["seq"]))
+        user_id=user_id, decision=data["decision"], reason=data.get("reason", ""),
+        at=entry["at"], seq=entry["seq"],
+        key_id=data["proof"]["key_id"] if signed else None,
+        nonce=data["statement"]["nonce"] if signed else None))
+    key = str(user_id)
+    proposal.latest[key] = [len(proposal.signoffs) - 1, proposal.latest.get(key, [0, 0])[1] + 1]
+    proposal.carried_blocks = [s for s in proposal.carried_blocks if s.user_id != user_id]
+
+
+def _block_overruled(state: State, entry: dict, data: dict) -> None:
+    proposal = _proposal(_work(state, data), data)
+    user_id = data["user_id"]
+    proposal.overruled.append(user_id)
+    proposal.carried_blocks = [s for s in proposal.carried_blocks if s.user_id != user_id]
 
 
 def _transition_applied(state: State, entry: dict, data: dict) -> None:
@@ -153,18 +261,33 @@ def _transition_applied(state: State, entry: dict, data: dict) -> None:
         work.suspended_from = {"stage": work.stage, "entered_at": work.stage_entered_at,
                                "entered_seq": work.stage_entered_seq}
         work.stage_entered_at, work.stage_entered_seq = entry["at"], entry["seq"]
+        work.suspensions.append([entry["at"], ""])
     elif work.stage == "suspended" and work.suspended_from and \
             target == work.suspended_from["stage"]:
         # Resuming returns the work to its stage as it was: the tender period and the documents
-        # attached in that stage still count.
+        # attached in that stage still count, and its overdue clock is not reset.
         work.stage_entered_at = work.suspended_from["entered_at"]
         work.stage_entered_seq = work.suspended_from["entered_seq"]
         work.suspended_from = None
+        if work.suspensions:
+            work.suspensions[-1][1] = entry["at"]
     else:
         work.stage_entered_at, work.stage_entered_seq = entry["at"], entry["seq"]
         work.suspended_from = None
+        if work.suspensions and not work.suspensions[-1][1]:
+            work.suspensions[-1][1] = entry["at"]  # cancelled while suspended
     if data["trigger"] == "award":
         work.award = dict(proposal.award or {})
+        award = work.award
+        # From the award on, the supplier and every consortium member are excluded from every
+        # later sign-off of the work (DESIGN §3).
+        excluded = [award.get("supplier_id")] + list(award.get("consortium_ids", []))
+        work.excluded_organizations = sorted({i for i in excluded if isinstance(i, int)})
+    if data["trigger"] in ("declare_void", "terminate_contract"):
+        for document in work.documents:
+            known = work.voided_kinds.setdefault(document.kind, [])
+            if document.sha256 not in known:
+                known.append(document.sha256)
     work.stage = target
     work.last_change_at = entry["at"]
 
@@ -175,6 +298,8 @@ def _transition_refused(state: State, entry: dict, data: dict) -> None:
 
 
 HANDLERS: dict[str, Callable[[State, dict, dict], None]] = {
+    "organization.registered": _organization_registered,
+    "organization.updated": _organization_updated,
     "user.registered": _user_registered,
     "network.created": _network_created,
     "policy.set": _policy_set,
@@ -184,12 +309,18 @@ HANDLERS: dict[str, Callable[[State, dict, dict], None]] = {
     "document.attached": _document_attached,
     "observation.filed": _observation_filed,
     "observation.answered": _observation_answered,
+    "observation.accepted": _observation_accepted,
+    "observation.rejected": _observation_rejected,
+    "block.overruled": _block_overruled,
     "conflict.declared": _conflict_declared,
     "proposal.opened": _proposal_opened,
     "proposal.withdrawn": _proposal_withdrawn,
     "signoff.recorded": _signoff_recorded,
     "transition.applied": _transition_applied,
     "transition.refused": _transition_refused,
+    "key.registered": keys.apply_key_registered,  # members' signing keys (DESIGN §4.3)
+    "key.revoked": keys.apply_key_revoked,
+    "work.imported": _work_imported,
 }
 EVENT_TYPES = tuple(HANDLERS)
 

@@ -14,7 +14,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, NamedTuple
@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from lifecycle import decide
 from lifecycle import validation as check
 from lifecycle.blobs import blob_store
 from lifecycle.db import (
@@ -34,10 +35,12 @@ from lifecycle.db import (
     LogHead,
     MerkleNode,
     NetworkRow,
+    OrganizationRow,
     User,
     WorkRow,
     insert_all,
 )
+from lifecycle.evidence.signing import SigningCommands
 from lifecycle.errors import (
     Conflict,
     Forbidden,
@@ -47,11 +50,25 @@ from lifecycle.errors import (
     PreconditionFailed,
     Refused,
 )
-from lifecycle.guards import GuardResult, GuardState, evaluate, failures, red_flags
+from lifecycle.decide import Refusal
+from lifecycle.guards import GuardResult, GuardState, evaluate, red_flags
+from lifecycle.guards.policy import pinned
 from lifecycle.log.canonical import encode, format_time, parse_time
 from lifecycle.log.merkle import leaf_hash, nodes_to_store_on_append, root_from_frontier
-from lifecycle.model import DEFAULT_SLA_DAYS, Network, Policy, Proposal, State, UserInfo, Work
-from lifecycle.reducer import apply
+from lifecycle.model import (
+    DEFAULT_SLA_DAYS,
+    ORGANIZATION_KINDS,
+    Network,
+    Organization,
+    Policy,
+    Proposal,
+    State,
+    UserInfo,
+    Work,
+)
+from lifecycle.organizations import normalize_name
+from lifecycle.outbox import enqueue_for as enqueue_notifications
+from lifecycle.reducer import UPDATABLE_ORGANIZATION_FIELDS, apply
 from lifecycle.states import FINAL_STAGES, SECTORS, STAGES, destination, spec_for
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -73,7 +90,8 @@ class Actor:
     id: int | str
     username: str
     role: str
-    entity: str | None = None
+    entity: str | None = None  # the name of the organization it acts for, for display
+    organization_id: int | None = None
 
     def as_log(self) -> dict:
         return {"id": self.id, "role": self.role}
@@ -102,12 +120,29 @@ def _require(actor: Actor, *roles: str) -> None:
         raise Forbidden(f"this needs the role {' or '.join(roles)}; you are {actor.role}")
 
 
+_ERRORS = {"forbidden": Forbidden, "not_found": NotFound, "conflict": Conflict,
+           "refused": Refused}
+
+
+def refuse(refusals: list[Refusal]) -> None:
+    """Raise the first refusal of a decision as the error the interfaces map to a status."""
+    if not refusals:
+        return
+    first = refusals[0]
+    if first.kind == "invalid":
+        raise Invalid(first.field or first.rule, first.message)
+    key = "guard" if first.kind == "refused" else "field"
+    raise _ERRORS[first.kind](first.message, [{key: r.rule, "message": r.message}
+                                              for r in refusals])
+
+
 _LOG = LogEntry.__table__
 _NODES = MerkleNode.__table__
 _HEAD = LogHead.__table__
 _USERS = User.__table__
 _NETWORKS = NetworkRow.__table__
 _WORKS = WorkRow.__table__
+_ORGS = OrganizationRow.__table__
 # Statements built once: constructing a statement costs more than running it on SQLite.
 _INSERT_ENTRY = insert_all(_LOG)
 _INSERT_NODE = insert_all(_NODES)
@@ -119,22 +154,31 @@ _HEAD_ROW = Prepared(select(*_HEAD_COLUMNS).where(_HEAD.c.id == 1))
 _STATE_OF = {
     "network": Prepared(select(_NETWORKS.c.state).where(_NETWORKS.c.id == bindparam("key"))),
     "work": Prepared(select(_WORKS.c.state).where(_WORKS.c.id == bindparam("key"))),
+    "organization": Prepared(select(_ORGS.c.state).where(_ORGS.c.id == bindparam("key"))),
 }
-_INSERT_ROW = {"network": insert_all(_NETWORKS), "work": insert_all(_WORKS)}
+_INSERT_ROW = {"network": insert_all(_NETWORKS), "work": insert_all(_WORKS),
+               "organization": insert_all(_ORGS)}
+_ORG_BY_TAX_ID = Prepared(select(_ORGS.c.id).where(_ORGS.c.tax_id == bindparam("tax_id")))
+_ALL_NETWORKS = Prepared(select(_NETWORKS.c.id))
+_LAST_AT = Prepared(select(_LOG.c.at).where(_LOG.c.seq == bindparam("seq")))
+_USER_COLUMNS = (_USERS.c.id, _USERS.c.username, _USERS.c.role, _USERS.c.entity,
+                 _USERS.c.organization_id)
+_USERS_BY_PERSON = Prepared(select(*_USER_COLUMNS, _USERS.c.person_id)
+                            .where(_USERS.c.person_id == bindparam("person_id")))
 _INSERT_HEAD = insert_all(_HEAD)
 _INSERT_USER = insert_all(_USERS)
 _USER_BY_NAME = Prepared(select(_USERS.c.id).where(_USERS.c.username == bindparam("username")))
-_USER_BY_ID = Prepared(select(_USERS.c.id, _USERS.c.username, _USERS.c.role, _USERS.c.entity)
+_USER_BY_ID = Prepared(select(*_USER_COLUMNS, _USERS.c.person_id)
                        .where(_USERS.c.id == bindparam("id")))
-_USER_BY_TOKEN = Prepared(select(_USERS.c.id, _USERS.c.username, _USERS.c.role, _USERS.c.entity)
+_USER_BY_TOKEN = Prepared(select(*_USER_COLUMNS)
                           .where(_USERS.c.token_hash == bindparam("token_hash")))
 _WORK_BY_CODE = Prepared(select(_WORKS.c.id).where(_WORKS.c.code == bindparam("code")))
 _MAX_ID = {table.name: Prepared(select(func.max(table.c.id)))
-           for table in (_USERS, _NETWORKS, _WORKS)}
+           for table in (_USERS, _NETWORKS, _WORKS, _ORGS)}
 _UPDATE_ROW = {
     kind: Prepared(table.update().where(table.c.id == bindparam("key")).values(
         {c.name: bindparam(c.name) for c in table.columns if c.name != "id"}))
-    for kind, table in (("network", _NETWORKS), ("work", _WORKS))
+    for kind, table in (("network", _NETWORKS), ("work", _WORKS), ("organization", _ORGS))
 }
 
 
@@ -154,6 +198,12 @@ class _Tx:
         self.conn = conn
         self.size, self.head_hash = head.size, head.head
         self.at = format_time(at)
+        if head.size:
+            # The log's time never runs backwards (DESIGN §4): a clock that stepped back is
+            # clamped to the previous entry's time.
+            previous = _LAST_AT.one(conn, {"seq": head.size - 1})
+            if previous and previous[0] > self.at:
+                self.at = previous[0]
         self.at_dt = parse_time(self.at)
         self.state = State(size=head.size, head=head.head)
         self.frontier = [bytes.fromhex(h) for h in head.frontier.split(",") if h]
@@ -173,6 +223,35 @@ class _Tx:
             self.state.networks[network_id] = Network.from_dict(json.loads(text))
             self._loaded[("network", network_id)] = text
         return self.state.networks[network_id]
+
+    def organization(self, organization_id: int | None) -> Organization | None:
+        """The organization, or None when there is none with that id."""
+        if organization_id is None or type(organization_id) is not int:
+            return None
+        if organization_id not in self.state.organizations:
+            text = self._row_state("organization", organization_id)
+            if text is None:
+                return None
+            self.state.organizations[organization_id] = Organization.from_dict(json.loads(text))
+            self._loaded[("organization", organization_id)] = text
+        return self.state.organizations[organization_id]
+
+    def organization_by_tax_id(self, tax_id: str | None) -> Organization | None:
+        row = _ORG_BY_TAX_ID.one(self.conn, {"tax_id": tax_id}) if tax_id else None
+        return self.organization(row[0]) if row else None
+
+    def all_networks(self) -> list[Network]:
+        return [self.network(row[0]) for row in _ALL_NETWORKS(self.conn).fetchall()]
+
+    def user(self, user_id) -> UserInfo | None:
+        row = _USER_BY_ID.one(self.conn, {"id": user_id}) if type(user_id) is int else None
+        return UserInfo(*row) if row else None
+
+    def users_of_person(self, person_id: str | None) -> list[UserInfo]:
+        if not person_id:
+            return []
+        return [UserInfo(*row) for row in
+                _USERS_BY_PERSON(self.conn, {"person_id": person_id}).fetchall()]
 
     def work(self, work_id: int) -> Work:
         if work_id not in self.state.works:
@@ -210,6 +289,8 @@ class _Tx:
             self._touched.add(("work", data["work_id"]))
         elif "network_id" in data:
             self._touched.add(("network", data["network_id"]))
+        elif type_.startswith("organization."):
+            self._touched.add(("organization", data["organization_id"]))
         self.entries.append(entry)
         return entry
 
@@ -221,17 +302,25 @@ class _Tx:
                 self._store("network", key, network,
                             {"name": network.name, "region": network.region})
                 continue
+            if kind == "organization":
+                org = self.state.organizations[key]
+                self._store("organization", key, org, {
+                    "name": org.name, "name_key": normalize_name(org.name),
+                    "tax_id": org.tax_id, "kind": org.kind})
+                continue
             work = self.state.works[key]
             self._store("work", key, work, {
                 "code": work.code, "title": work.title, "entity": work.entity,
                 "region": work.region, "network_id": work.network_id, "stage": work.stage,
-                "version": work.version, "last_change_at": work.last_change_at})
+                "version": work.version, "last_change_at": work.last_change_at,
+                "stage_entered_at": work.stage_entered_at})
         if self.entries:
             _UPDATE_HEAD(self.conn, {
                 "size": self.size, "head": self.head_hash,
                 "frontier": ",".join(h.hex() for h in self.frontier)})
 
-    def _store(self, kind: str, key: int, obj: Network | Work, columns: dict) -> None:
+    def _store(self, kind: str, key: int, obj: Network | Work | Organization,
+               columns: dict) -> None:
         text = projection_json(obj)
         before = self._loaded.get((kind, key))
         if before == text:
@@ -242,8 +331,9 @@ class _Tx:
             _UPDATE_ROW[kind](self.conn, {"key": key, "state": text, **columns})
 
 
-class Lifecycle:
-    """The engine: commands that change state, and the queries that read it."""
+class Lifecycle(SigningCommands):
+    """The engine: commands that change state, and the queries that read it. Members' keys and
+    signed sign-offs: lifecycle.evidence.signing."""
 
     def __init__(self, *, engine: Engine, data_dir: Path, clock: Callable[[], datetime] = utcnow,
                  max_upload_bytes: int = MAX_UPLOAD_BYTES):
@@ -268,6 +358,7 @@ class Lifecycle:
             try:
                 yield tx
                 tx.flush()
+                enqueue_notifications(tx)  # the outbox commits with the entries, or neither
                 if self.before_commit is not None:
                     self.before_commit(tx)
             except conn.integrity_error as exc:
@@ -279,14 +370,112 @@ class Lifecycle:
     def _next_id(self, tx: _Tx, table) -> int:
         return (_MAX_ID[table.name].one(tx.conn)[0] or 0) + 1
 
+    # ------------------------------------------------------------------ organizations
+    def create_organization(self, *, actor: Actor, name: str, kind: str, sector: str,
+                            tax_id: str | None = None, region: str | None = None,
+                            consortium_members: list[int] | None = None) -> Organization:
+        """Register an organization (admin). Its RUC, when it has one, is unique."""
+        name = check.text("name", name)
+        kind = check.choice("kind", kind, ORGANIZATION_KINDS)
+        sector = check.sector(sector)
+        tax_id = check.ruc("tax_id", tax_id) if tax_id not in (None, "") else None
+        region = check.optional_text("region", region, max_len=100)
+        members = _id_list("consortium_members", consortium_members)
+        with self._write() as tx:
+            return self._register_organization(tx, actor, name=name, kind=kind, sector=sector,
+                                               tax_id=tax_id, region=region, members=members)
+
+    def _register_organization(self, tx: _Tx, actor: Actor, *, name: str, kind: str,
+                               sector: str, tax_id: str | None, region: str | None,
+                               members: list[int], also: tuple[str, ...] = ()
+                               ) -> Organization:
+        refuse(decide.organization(actor, kind, tax_id, sector, tx.organization_by_tax_id(tax_id),
+                                   [tx.organization(i) for i in members], also))
+        organization_id = self._next_id(tx, _ORGS)
+        data = {"organization_id": organization_id, "name": name, "kind": kind,
+                "sector": sector}
+        if tax_id:
+            data["tax_id"] = tax_id
+        if region:
+            data["region"] = region
+        if members:
+            data["consortium_members"] = members
+        tx.emit("organization.registered", actor, data)
+        return tx.state.organizations[organization_id]
+
+    def update_organization(self, *, actor: Actor, organization_id: int, **fields
+                            ) -> Organization:
+        """Change an organization's name, RUC, region or consortium members (admin). Kind and
+        sector never change: members took their sector from it."""
+        changes = {}
+        for key, value in fields.items():
+            if value is None:
+                continue
+            if key not in UPDATABLE_ORGANIZATION_FIELDS:
+                raise Invalid(key, "cannot change")
+            if key == "name":
+                value = check.text("name", value)
+            elif key == "tax_id":
+                value = check.ruc("tax_id", value)
+            elif key == "region":
+                value = check.text("region", value, max_len=100)
+            else:
+                value = _id_list(key, value)
+            changes[key] = value
+        if not changes:
+            raise Invalid("body", "nothing to change")
+        with self._write() as tx:
+            organization = tx.organization(organization_id)
+            if organization is None:
+                raise NotFound(f"organization {organization_id} not found")
+            same = tx.organization_by_tax_id(changes.get("tax_id"))
+            refuse(decide.organization(
+                actor, organization.kind, changes.get("tax_id", organization.tax_id),
+                organization.sector, same if same is not None and same.id != organization_id
+                else None, [tx.organization(i) for i in changes.get(
+                    "consortium_members", organization.consortium_members)]))
+            tx.emit("organization.updated", actor,
+                    {"organization_id": organization_id, "changes": changes})
+            return organization
+
+    def get_organization(self, organization_id: int) -> Organization:
+        return Organization.from_dict(json.loads(self._state_text("organization",
+                                                                  organization_id)))
+
+    def list_organizations(self, query: str | None = None, limit: int = 100
+                           ) -> list[Organization]:
+        """Organizations whose normalized name contains the normalized query, or whose RUC is
+        the query."""
+        statement = select(OrganizationRow).order_by(OrganizationRow.id)
+        if query:
+            query = check.text("q", query, max_len=200)
+            key = normalize_name(query)
+            statement = statement.where(OrganizationRow.name_key.contains(key, autoescape=True)
+                                        | (OrganizationRow.tax_id == query))
+        with self._read() as session:
+            rows = session.execute(statement.limit(limit)).scalars()
+            return [Organization.from_dict(json.loads(r.state)) for r in rows]
+
+    def likely_duplicates(self, name: str) -> list[Organization]:
+        """Organizations whose normalized name equals this one's: a warning, never a rule."""
+        with self._read() as session:
+            rows = session.execute(select(OrganizationRow).where(
+                OrganizationRow.name_key == normalize_name(name))).scalars()
+            return [Organization.from_dict(json.loads(r.state)) for r in rows]
+
     # ------------------------------------------------------------------ users
-    def create_user(self, *, actor: Actor, username: str, role: str, entity: str | None = None,
-                    password: str | None = None) -> tuple[UserInfo, str]:
+    def create_user(self, *, actor: Actor, username: str, role: str,
+                    organization_id: int | None = None, person_id: str | None = None,
+                    password: str | None = None, display_name: str | None = None,
+                    email: str | None = None) -> tuple[UserInfo, str]:
         """Create a user and return the API token, which is stored only as its SHA-256."""
         _require(actor, "admin")
         username = check.username(username)
         role = check.choice("role", role, check.ROLES)
-        entity = check.text("entity", entity, required=role == "official") or None
+        person = check.person_id(person_id)
+        if organization_id is not None:
+            organization_id = check.positive_int("organization_id", organization_id, minimum=1,
+                                                 maximum=2**31 - 1)
         if password is not None:
             password = check.text("password", password, max_len=200)
             if len(password) < 8:
@@ -294,18 +483,26 @@ class Lifecycle:
         token = secrets.token_urlsafe(32)
         password_hash = _passwords.hash(password) if password else None  # outside the lock
         with self._write() as tx:
+            organization = tx.organization(organization_id)
+            refuse(decide.user(actor, role, organization, organization_id))
             if _USER_BY_NAME.one(tx.conn, {"username": username}):
                 raise Conflict(f"username {username!r} is taken",
                                [{"field": "username", "message": "is taken"}])
+            entity = organization.name if organization is not None else None
             user_id = self._next_id(tx, _USERS)
             _INSERT_USER(tx.conn, {
                 "id": user_id, "username": username, "role": role, "entity": entity,
+                "organization_id": organization_id, "person_id": person,
                 "token_hash": hash_token(token),
                 "password_hash": password_hash,
                 "created_at": tx.at})
-            tx.emit("user.registered", actor, {
-                "user_id": user_id, "username": username, "role": role, "entity": entity})
-        return UserInfo(user_id, username, role, entity), token
+            data = {"user_id": user_id, "username": username, "role": role, "entity": entity}
+            if organization_id is not None:
+                data["organization_id"] = organization_id
+            if person:
+                data["person_id"] = person
+            tx.emit("user.registered", actor, data)
+        return UserInfo(user_id, username, role, entity, organization_id, person), token
 
     def set_password(self, *, user_id: int, password: str) -> None:
         # Hash first: argon2 takes a noticeable fraction of a second, and the write lock
@@ -345,18 +542,27 @@ class Lifecycle:
             return list(session.execute(select(User).order_by(User.id)).scalars())
 
     # ------------------------------------------------------------------ networks
-    def create_network(self, *, actor: Actor, name: str, region: str) -> Network:
+    def create_network(self, *, actor: Actor, name: str, regions: list[str] | None = None,
+                       region: str | None = None) -> Network:
+        """A network covering one or more regions (`region` alone: the form before wave 2)."""
         _require(actor, "admin")
         name = check.text("name", name)
-        region = check.text("region", region, max_len=100)
+        if regions is None:
+            regions = [region] if region is not None else []
+        if not isinstance(regions, list):
+            raise Invalid("regions", "must be a list of regions")
+        regions = list(dict.fromkeys(check.text("regions", r, max_len=100) for r in regions))
         with self._write() as tx:
+            taken = {r: n.name for n in tx.all_networks() for r in (n.regions or [n.region])}
+            refuse(decide.network(actor, regions, taken))
             network_id = self._next_id(tx, _NETWORKS)
-            tx.emit("network.created", actor,
-                    {"network_id": network_id, "name": name, "region": region})
+            tx.emit("network.created", actor, {"network_id": network_id, "name": name,
+                                               "region": regions[0], "regions": regions})
             return tx.state.networks[network_id]
 
     def set_policy(self, *, actor: Actor, network_id: int, **fields) -> Network:
-        """Replace the network's policy with a new version; omitted fields keep their value."""
+        """Replace the network's policy with a new version; omitted fields keep their value.
+        No version goes below the floors of DESIGN §3 (422 naming the field)."""
         _require(actor, "admin")
         with self._write() as tx:
             network = tx.network(network_id)
@@ -367,82 +573,94 @@ class Lifecycle:
                 if key not in settings:
                     raise Invalid(key, "is not a policy field")
                 settings[key] = _policy_value(key, value)
+            refuse(decide.policy(actor, settings))
             tx.emit("policy.set", actor, {"network_id": network_id,
                                           "version": network.policy.version + 1,
                                           "policy": settings})
             return network
 
-    def add_member(self, *, actor: Actor, network_id: int, user_id: int, organization: str,
-                   sector: str, constituencies: list[str] | None = None) -> Network:
+    def add_member(self, *, actor: Actor, network_id: int, user_id: int,
+                   organization_id: int, constituencies: list[str] | None = None,
+                   sector: str | None = None) -> Network:
+        """A member joins for their organization and takes its sector (a `sector` given must
+        be the organization's)."""
         _require(actor, "admin")
-        organization = check.text("organization", organization)
-        sector = check.sector(sector)
         constituencies = check.constituencies(constituencies)
+        if sector is not None:
+            sector = check.sector(sector)
         with self._write() as tx:
             network = tx.network(network_id)
-            row = _USER_BY_ID.one(tx.conn, {"id": user_id})
-            if row is None:
-                raise NotFound(f"user {user_id} not found")
-            user = UserInfo(*row)
-            if user.role != "member":
-                raise Invalid("user_id", f"user {user.username} has the role {user.role}, "
-                                         "not member")
-            if network.active_member(user_id):
-                raise Conflict(f"{user.username} is already a member of this network")
-            tx.emit("member.joined", actor, {
-                "network_id": network_id, "user_id": user_id, "username": user.username,
-                "organization": organization, "sector": sector,
-                "constituencies": constituencies})
+            person = tx.user(user_id)
+            organization = tx.organization(organization_id)
+            if organization is not None and sector is not None and sector != organization.sector:
+                raise Invalid("sector", f"{organization.name} is of the sector "
+                                        f"{organization.sector}")
+            same_person = tx.users_of_person(person.person_id if person else None)
+            official_nets = []
+            for other in same_person:
+                if other.role == "official":
+                    official_nets += decide.official_networks(
+                        tx.all_networks(), tx.organization(other.organization_id))
+            refuse(decide.member_joins(actor, network, person, organization, same_person,
+                                       official_nets))
+            data = {"network_id": network_id, "user_id": user_id, "username": person.username,
+                    "organization_id": organization.id, "organization": organization.name,
+                    "sector": organization.sector, "constituencies": constituencies}
+            if person.person_id:
+                data["person_id"] = person.person_id
+            tx.emit("member.joined", actor, data)
             return network
 
     def remove_member(self, *, actor: Actor, network_id: int, user_id: int) -> Network:
         _require(actor, "admin")
         with self._write() as tx:
             network = tx.network(network_id)
-            if not network.active_member(user_id):
-                raise NotFound(f"user {user_id} is not a member of network {network_id}")
+            refuse(decide.member_leaves(actor, network, user_id))
             tx.emit("member.left", actor, {"network_id": network_id, "user_id": user_id})
             return network
 
     # ------------------------------------------------------------------ works
-    def register_work(self, *, actor: Actor, code: str, title: str, entity: str | None,
-                      region: str, network_id: int, reference_amount, currency: str = "PEN"
-                      ) -> Work:
+    def register_work(self, *, actor: Actor, code: str, title: str, region: str,
+                      reference_amount, currency: str = "PEN", entity_id: int | None = None,
+                      network_id: int | None = None) -> Work:
+        """Register a work of the official's entity. Its network is its region's network; a
+        `network_id` given must be that one."""
         _require(actor, "official")
         code = check.text("code", code, max_len=64)
         title = check.text("title", title, max_len=300)
-        entity = check.text("entity", entity or actor.entity or "")
-        if actor.role == "official" and entity != actor.entity:
-            raise Forbidden(f"you register works of {actor.entity}, not of {entity}")
         region = check.text("region", region, max_len=100)
-        amount = check.amount("reference_amount", reference_amount)
+        amount = check.amount("reference_amount", reference_amount, positive=True)
         currency = check.currency("currency", currency)
+        if entity_id is None:
+            entity_id = actor.organization_id
         with self._write() as tx:
-            tx.network(network_id)
+            entity = tx.organization(entity_id)
+            region_network = decide.network_of_region(tx.all_networks(), region)
+            if network_id is None and region_network is not None:
+                network_id = region_network.id
+            refuse(decide.work_registered(actor, entity, entity_id, region_network,
+                                          network_id, region))
             if _WORK_BY_CODE.one(tx.conn, {"code": code}):
                 raise Conflict(f"a work with code {code!r} exists",
                                [{"field": "code", "message": "is taken"}])
             work_id = self._next_id(tx, _WORKS)
             tx.emit("work.registered", actor, {
-                "work_id": work_id, "code": code, "title": title, "entity": entity,
-                "region": region, "network_id": network_id, "reference_amount": amount,
-                "currency": currency})
+                "work_id": work_id, "code": code, "title": title, "entity": entity.name,
+                "entity_id": entity.id, "region": region, "network_id": network_id,
+                "reference_amount": amount, "currency": currency})
             return tx.state.works[work_id]
 
     def _official_work(self, tx: _Tx, actor: Actor, work_id: int) -> Work:
         _require(actor, "official")
         work = tx.work(work_id)
-        if actor.role == "official" and work.entity != actor.entity:
-            raise Forbidden(f"work {work.code} belongs to {work.entity}; you act for {actor.entity}")
+        refuse(decide.acts_on_work(actor, work))
         return work
 
     def _member_work(self, tx: _Tx, actor: Actor, work_id: int) -> tuple[Work, Network]:
         _require(actor, "member")
         work = tx.work(work_id)
         network = tx.network(work.network_id)
-        if actor.role == "member" and network.active_member(actor.id) is None:
-            raise Forbidden(f"you are not a member of the network {network.name} "
-                            f"that oversees work {work.code}")
+        refuse(decide.reviews_work(actor, network, work))
         return work, network
 
     def attach_document(self, *, actor: Actor, work_id: int, kind: str, title: str,
@@ -478,8 +696,8 @@ class Lifecycle:
     def file_observation(self, *, actor: Actor, work_id: int, text: str) -> Work:
         text = check.text("text", text, max_len=5000)
         with self._write() as tx:
-            work, _ = self._member_work(tx, actor, work_id)
-            _not_final(work)
+            work = tx.work(work_id)
+            refuse(decide.observation_filed(actor, tx.network(work.network_id), work))
             tx.emit("observation.filed", actor, {
                 "work_id": work_id, "observation_id": len(work.observations) + 1, "text": text})
             return work
@@ -488,108 +706,137 @@ class Lifecycle:
                            text: str) -> Work:
         text = check.text("text", text, max_len=5000)
         with self._write() as tx:
-            work = self._official_work(tx, actor, work_id)
-            observation = work.observation(observation_id)
-            if observation is None:
-                raise NotFound(f"observation {observation_id} of work {work.code} not found")
-            if observation.answer is not None:
-                raise Conflict(f"observation {observation_id} is already answered")
+            work = tx.work(work_id)
+            refuse(decide.observation_answered(actor, work, observation_id))
             tx.emit("observation.answered", actor, {
                 "work_id": work_id, "observation_id": observation_id, "text": text})
+            return work
+
+    def judge_answer(self, *, actor: Actor, work_id: int, observation_id: int, accept: bool,
+                     reason: str | None = None) -> Work:
+        """The observation's author accepts or rejects its answer; a rejection states why and
+        needs a new answer before the observation counts as answered."""
+        reason = check.text("reason", reason, max_len=5000, required=not accept)
+        with self._write() as tx:
+            work = tx.work(work_id)
+            refuse(decide.observation_verdict(actor, work, observation_id))
+            data = {"work_id": work_id, "observation_id": observation_id}
+            if reason:
+                data["reason"] = reason
+            tx.emit("observation.accepted" if accept else "observation.rejected", actor, data)
             return work
 
     def declare_conflict(self, *, actor: Actor, work_id: int, statement: str) -> Work:
         statement = check.text("statement", statement, max_len=2000)
         with self._write() as tx:
-            work, _ = self._member_work(tx, actor, work_id)
-            if work.conflicted(actor.id):
-                raise Conflict("you have already declared a conflict of interest on this work")
+            work = tx.work(work_id)
+            refuse(decide.conflict(actor, tx.network(work.network_id), work))
             tx.emit("conflict.declared", actor, {"work_id": work_id, "statement": statement})
             return work
 
     # ------------------------------------------------------------------ proposals
     def open_proposal(self, *, actor: Actor, work_id: int, trigger: str, justification: str,
                       award: dict | None = None) -> Proposal:
+        """Open a proposal; the policy in force is pinned in it, and for an award the supplier
+        (and each consortium member) is found by its RUC or registered."""
         trigger = check.trigger(trigger)
         justification = check.text("justification", justification, max_len=5000,
                                     required=trigger == "suspend")
-        award_data = _award(award) if trigger == "award" else None
+        award_input = _award(award) if trigger == "award" else None
         if award is not None and trigger != "award":
             raise Invalid("award", "only an award proposal carries award data")
         with self._write() as tx:
-            work = self._official_work(tx, actor, work_id)
+            work = tx.work(work_id)
             network = tx.network(work.network_id)
-            if work.open_proposal is not None:
-                raise Conflict(f"work {work.code} already has an open proposal "
-                               f"(#{work.open_proposal.id})")
-            spec = spec_for(trigger)
-            origin = (work.suspended_from or {}).get("stage")
-            if destination(work.stage, trigger, origin) is None:
-                raise Refused(f"{trigger} is not allowed from stage {work.stage}", [{
-                    "guard": "stage",
-                    "message": f"{trigger} is not allowed from stage {work.stage}"}])
+            refuse(decide.proposal_opened(actor, work, trigger))
+            award_data = self._award_organizations(tx, actor, award_input) \
+                if award_input else None
             flags = red_flags(work.reference_amount, award_data, network.policy)
             data = {"work_id": work_id, "proposal_id": len(work.proposals) + 1,
-                    "trigger": spec.trigger, "justification": justification,
-                    "red_flags": flags}
+                    "trigger": trigger, "justification": justification,
+                    "red_flags": flags, "policy": pinned(network.policy)}
             if award_data is not None:
                 data["award"] = award_data
             tx.emit("proposal.opened", actor, data)
             return work.proposals[-1]
 
-    def _open_proposal(self, work: Work, proposal_id: int) -> Proposal:
-        proposal = work.proposal(proposal_id)
-        if proposal is None:
-            raise NotFound(f"proposal {proposal_id} of work {work.code} not found")
-        if proposal.status != "open":
-            raise Conflict(f"proposal {proposal_id} is no longer open ({proposal.status})")
-        return proposal
+    def _award_organizations(self, tx: _Tx, actor: Actor, award: dict) -> dict:
+        def find_or_register(party: dict, field: str) -> Organization:
+            found = tx.organization_by_tax_id(party["tax_id"])
+            if found is not None:
+                return found
+            return self._register_organization(
+                tx, actor, name=party["name"], kind="company", sector="private_sector",
+                tax_id=party["tax_id"], region=None, members=[], also=("official",))
+
+        supplier = find_or_register(award["supplier"], "award.supplier")
+        consortium = [find_or_register(p, "award.consortium") for p in award["consortium"]]
+        ids = [o.id for o in consortium] + list(supplier.consortium_members)
+        data = {"supplier": supplier.name, "supplier_id": supplier.id,
+                "tax_id": supplier.tax_id, "amount": award["amount"],
+                "bidders": award["bidders"]}
+        if ids:
+            data["consortium"] = [o.name for o in consortium]
+            data["consortium_ids"] = sorted(set(ids))
+        return data
 
     def withdraw_proposal(self, *, actor: Actor, work_id: int, proposal_id: int) -> Proposal:
         with self._write() as tx:
-            work = self._official_work(tx, actor, work_id)
-            proposal = self._open_proposal(work, proposal_id)
+            work = tx.work(work_id)
+            refuse(decide.proposal_withdrawn(actor, work, proposal_id))
             tx.emit("proposal.withdrawn", actor, {"work_id": work_id, "proposal_id": proposal_id})
-            return proposal
+            return work.proposal(proposal_id)
 
     def record_signoff(self, *, actor: Actor, work_id: int, proposal_id: int, decision: str,
-                       reason: str | None = None) -> Proposal:
+                       reason: str | None = None, statement: dict | None = None,
+                       proof: dict | None = None) -> Proposal:
         decision = check.choice("decision", decision, check.DECISIONS)
         reason = check.text("reason", reason, max_len=5000, required=decision == "block")
         with self._write() as tx:
-            work, _ = self._member_work(tx, actor, work_id)
-            proposal = self._open_proposal(work, proposal_id)
-            if proposal.opened_by == actor.id:
-                raise Forbidden("you opened this proposal; you cannot sign it off")
-            spec = spec_for(proposal.trigger)
-            if spec is not None and not spec.signoff:
-                raise Conflict(f"{proposal.trigger} needs no sign-off")
+            work = tx.work(work_id)
+            network = tx.network(work.network_id)
+            refuse(decide.signoff(actor, network, work, proposal_id, decision, reason))
             data = {"work_id": work_id, "proposal_id": proposal_id, "decision": decision}
             if reason:
                 data["reason"] = reason
+            if statement is not None or proof is not None:  # member signature (DESIGN §4.3)
+                data.update(self.signed_signoff_data(tx, actor, work, work.proposal(proposal_id),
+                                                     data, statement, proof))
             tx.emit("signoff.recorded", actor, data)
-            return proposal
+            return work.proposal(proposal_id)
+
+    def overrule_block(self, *, actor: Actor, work_id: int, proposal_id: int, user_id: int,
+                       reason: str) -> Proposal:
+        """Lift the block of a member who has left the network: the quorum plus two counted
+        approvals and a written reason; logged as block.overruled and shown on the proposal."""
+        reason = check.text("reason", reason, max_len=5000)
+        with self._write() as tx:
+            work = tx.work(work_id)
+            network = tx.network(work.network_id)
+            refuse(decide.overrule(actor, network, work, proposal_id, user_id, reason, tx.at_dt))
+            tx.emit("block.overruled", actor, {"work_id": work_id, "proposal_id": proposal_id,
+                                               "user_id": user_id, "reason": reason})
+            return work.proposal(proposal_id)
 
     def apply_proposal(self, *, actor: Actor, work_id: int, proposal_id: int,
                        if_match: int | None = None) -> ApplyOutcome:
         """Evaluate every guard; apply the transition or log its refusal. Both are committed.
         The caller turns a refusal into a 409 that lists each failing guard."""
         with self._write() as tx:
-            work = self._official_work(tx, actor, work_id)
+            work = tx.work(work_id)
+            refuse(decide.apply_allowed(actor, work, proposal_id))
             if if_match is not None and if_match != work.version:
                 raise PreconditionFailed(
                     f"work {work.code} is at version {work.version}, not {if_match}")
-            proposal = self._open_proposal(work, proposal_id)
+            proposal = work.proposal(proposal_id)
             network = tx.network(work.network_id)
-            results = evaluate(GuardState(work, network), proposal, network.policy, tx.at_dt)
+            results, target = decide.transition(work, network, proposal, tx.at_dt)
             verdicts = [r.as_dict() for r in results]
-            if failures(results):
+            if target is None:
                 entry = tx.emit("transition.refused", actor, {
                     "work_id": work_id, "proposal_id": proposal_id,
                     "trigger": proposal.trigger, "stage": work.stage, "guards": verdicts})
                 return ApplyOutcome(False, work, proposal, results, entry)
-            origin = (work.suspended_from or {}).get("stage")
-            target = destination(work.stage, proposal.trigger, origin)
             entry = tx.emit("transition.applied", actor, {
                 "work_id": work_id, "proposal_id": proposal_id, "trigger": proposal.trigger,
                 "from": work.stage, "to": target, "guards": verdicts})
@@ -632,7 +879,8 @@ class Lifecycle:
         sla = policy.stage_sla_days.get(row.stage)
         if sla is None:
             return None
-        overdue = now - parse_time(row.last_change_at) - timedelta(days=sla)
+        # Measured from when the work entered its stage: suspend/resume never resets it.
+        overdue = now - parse_time(row.stage_entered_at or row.last_change_at) - timedelta(days=sla)
         return overdue.days if overdue > timedelta(0) else None
 
     def _policies(self, session: Session) -> dict[int, Policy]:
@@ -685,7 +933,8 @@ class Lifecycle:
                     policy = policies.get(row.network_id) or Policy()
                     report.append({"work_id": row.id, "code": row.code, "title": row.title,
                                    "region": row.region, "network_id": row.network_id,
-                                   "stage": row.stage, "since": row.last_change_at,
+                                   "stage": row.stage,
+                                   "since": row.stage_entered_at or row.last_change_at,
                                    "sla_days": policy.stage_sla_days[row.stage],
                                    "days_overdue": overdue})
         report.sort(key=lambda r: (-r["days_overdue"], r["work_id"]))
@@ -701,11 +950,22 @@ class Lifecycle:
         return {"stage": by_stage, "region": by_region}
 
     def history(self, work_id: int) -> list[dict]:
-        self.get_work(work_id)
+        """The work's entries, and its network's policy changes since it was registered (a
+        policy change appears in the history of every work of the network)."""
+        work = self.get_work(work_id)
         with self._read() as session:
-            rows = session.execute(select(LogEntry.entry).where(LogEntry.work_id == work_id)
-                                   .order_by(LogEntry.seq)).scalars()
-            return [json.loads(raw) for raw in rows]
+            rows = session.execute(select(LogEntry.entry).where(
+                (LogEntry.work_id == work_id) | (LogEntry.type == "policy.set"))
+                .order_by(LogEntry.seq)).scalars()
+            entries = []
+            for raw in rows:
+                entry = json.loads(raw)
+                if entry["type"] == "policy.set" and (
+                        entry["data"].get("network_id") != work.network_id or
+                        entry["at"] < work.registered_at):
+                    continue
+                entries.append(entry)
+            return entries
 
     def _head_row(self):
         with DriverTransaction(self.engine, write=False) as conn:
@@ -731,8 +991,75 @@ class Lifecycle:
                 select(LogEntry.entry).where(LogEntry.seq > after)
                 .order_by(LogEntry.seq).limit(limit)).scalars())
 
+    # ------------------------------------------------------------------ SEACE import (opendata)
+    # Owned by the open-data issue: lifecycle/opendata/seace.py reads the file and decides; this
+    # command only validates, locks, loads, registers the organizations it names and appends.
+    _SEACE_IMPORTS = Prepared(select(_LOG.c.entry).where(_LOG.c.type == bindparam("type"))
+                              .order_by(_LOG.c.seq))
 
-def projection_json(obj: Network | Work) -> str:
+    def import_work(self, *, actor: Actor, process):
+        """Bring in one works process read by `lifecycle.opendata.seace.read`: a new work at the
+        stage the source shows, or the existing work with the same code linked to it; the
+        source record is kept as a document and `work.imported` names the source ocid and the
+        record's SHA-256. A process imported before changes nothing."""
+        from lifecycle.opendata import seace
+
+        _require(actor, "admin")
+        code = check.text("code", process.code, max_len=64)
+        title = check.text("title", process.title, max_len=300)
+        buyer = check.text("buyer", process.buyer_name)
+        ruc = check.ruc("buyer.tax_id", process.buyer_ruc)
+        check.currency("currency", process.currency)
+        check.amount("reference_amount", process.reference_amount, positive=True)
+        with self._write() as tx:
+            earlier = seace.earlier_imports([json.loads(raw) for (raw,) in self._SEACE_IMPORTS(
+                tx.conn, {"type": "work.imported"}).fetchall()])
+            if process.source_ocid in earlier:
+                work_id, _ = earlier[process.source_ocid]
+                work = tx.work(work_id)
+                return seace.ImportOutcome("unchanged", process.source_ocid, work.id, work.code,
+                                           work.stage)
+            sha256, size = self._store_blob(tx, process.source_json)
+            existing = _WORK_BY_CODE.one(tx.conn, {"code": code})
+            if existing:
+                work = tx.work(existing[0])
+                tx.emit("work.imported", actor, {
+                    "work_id": work.id, "linked": True, "code": work.code,
+                    "source_ocid": process.source_ocid, "source_sha256": process.source_sha256,
+                    "document": seace.source_document(process, len(work.documents) + 1,
+                                                      sha256, size)})
+                return seace.ImportOutcome("linked", process.source_ocid, work.id, work.code,
+                                           work.stage)
+            network, region = seace.network_for(tx.all_networks(), process.region)
+            if network is None:
+                raise Invalid("region", f"no network oversees {process.region}")
+            entity = tx.organization_by_tax_id(ruc) or self._register_organization(
+                tx, actor, name=buyer, kind="public_entity", sector="government", tax_id=ruc,
+                region=region, members=[])
+            award = None
+            if process.award:
+                party = process.award["supplier"]
+                supplier_ruc = check.ruc("award.supplier.tax_id", party["tax_id"])
+                supplier = tx.organization_by_tax_id(supplier_ruc) or \
+                    self._register_organization(
+                        tx, actor, name=check.text("award.supplier", party["name"]),
+                        kind="company", sector="private_sector", tax_id=supplier_ruc,
+                        region=None, members=[])
+                award = {"supplier": supplier.name, "supplier_id": supplier.id,
+                         "tax_id": supplier.tax_id, "amount": process.award["amount"],
+                         "bidders": process.award["bidders"]}
+            work_id = self._next_id(tx, _WORKS)
+            process_checked = replace(process, code=code, title=title)
+            tx.emit("work.imported", actor, seace.imported_data(
+                process_checked, work_id=work_id, network_id=network.id, region=region,
+                entity=entity, award=award,
+                document=seace.source_document(process, 1, sha256, size)))
+            return seace.ImportOutcome("imported", process.source_ocid, work_id, code,
+                                       process.stage)
+    # ------------------------------------------------------------------ end of SEACE import
+
+
+def projection_json(obj: Network | Work | Organization) -> str:
     """The stored JSON form of a network or work: `to_dict()` as sorted compact JSON, encoded
     in one pass (the encoder reads each dataclass's fields through `vars`)."""
     return json.dumps(obj, default=vars, sort_keys=True, separators=(",", ":"),
@@ -740,7 +1067,23 @@ def projection_json(obj: Network | Work) -> str:
 
 
 def _actor(user: User) -> Actor:
-    return Actor(id=user.id, username=user.username, role=user.role, entity=user.entity)
+    return Actor(id=user.id, username=user.username, role=user.role, entity=user.entity,
+                 organization_id=user.organization_id)
+
+
+def _id_list(field: str, value) -> list[int]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(type(v) is int and 1 <= v < 2**31 for v in value):
+        raise Invalid(field, "must be a list of organization ids")
+    return sorted(set(value))
+
+
+def _party(field: str, value) -> dict:
+    if not isinstance(value, dict):
+        raise Invalid(field, "must be {name, tax_id}: an organization found by its RUC")
+    return {"name": check.text(f"{field}.name", value.get("name")),
+            "tax_id": check.ruc(f"{field}.tax_id", value.get("tax_id"))}
 
 
 def _not_final(work: Work) -> None:
@@ -751,16 +1094,24 @@ def _not_final(work: Work) -> None:
 def _award(award) -> dict:
     if not isinstance(award, dict):
         raise Invalid("award", "an award proposal needs {supplier, amount, bidders}")
-    supplier = check.text("award.supplier", award.get("supplier"))
-    amount = check.amount("award.amount", award.get("amount"))
+    supplier = _party("award.supplier", award.get("supplier"))
+    consortium = award.get("consortium") or []
+    if not isinstance(consortium, list) or len(consortium) > 50:
+        raise Invalid("award.consortium", "must be a list of {name, tax_id}")
+    parties = [_party("award.consortium", p) for p in consortium]
+    amount = check.amount("award.amount", award.get("amount"), positive=True)
     bidders = check.positive_int("award.bidders", award.get("bidders"), minimum=1, maximum=10_000)
-    return {"supplier": supplier, "amount": amount, "bidders": bidders}
+    return {"supplier": supplier, "consortium": parties, "amount": amount, "bidders": bidders}
 
 
 def _policy_value(key: str, value):
+    if key == "require_member_signatures":  # DESIGN §4.3
+        if not isinstance(value, bool):
+            raise Invalid(key, "must be true or false")
+        return value
     if key in ("min_approvals", "min_sectors"):
         return check.positive_int(key, value, minimum=1, maximum=100)
-    if key in ("min_tender_days", "award_tolerance_pct"):
+    if key in ("min_tender_days", "award_tolerance_pct", "low_tolerance_pct"):
         return check.positive_int(key, value, minimum=0, maximum=1000)
     if key == "required_sectors":
         if not isinstance(value, list):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from lifecycle.errors import Invalid
@@ -30,22 +31,71 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
 
+# C0 controls except tab and newline, DEL, C1 controls, and lone surrogates (which cannot be
+# encoded as UTF-8 and would otherwise fail deep in the log encoder).
+_FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def clean(field: str, value: str) -> str:
+    """Text as it may enter the log (DESIGN §4): NFC, and no control character but newline and
+    tab. Refused, not stripped: a silently altered text is worse than a clear 422."""
+    if _FORBIDDEN.search(value):
+        raise Invalid(field, "contains control characters")
+    return unicodedata.normalize("NFC", value)
+
+
 def text(field: str, value, *, max_len: int = 200, required: bool = True) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
         raise Invalid(field, "must be a string")
-    value = value.strip()
+    value = clean(field, value).strip()
     if required and not value:
         raise Invalid(field, "is required")
     if len(value) > max_len:
         raise Invalid(field, f"is longer than {max_len} characters")
-    if any(ord(c) < 32 and c not in "\n\t" for c in value):
-        raise Invalid(field, "contains control characters")
     return value
 
 
-def amount(field: str, value) -> str:
+def optional_text(field: str, value, *, max_len: int = 200) -> str | None:
+    return text(field, value, max_len=max_len, required=False) or None
+
+
+def _ruc_check_digit(first_ten: str) -> int:
+    weights = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+    remainder = 11 - sum(int(d) * w for d, w in zip(first_ten, weights)) % 11
+    return {10: 0, 11: 1}.get(remainder, remainder)
+
+
+def ruc_is_valid(value: str) -> bool:
+    """A Peruvian RUC: 11 digits, a known prefix (10 persons, 15/16/17 special cases, 20
+    companies and public entities) and SUNAT's modulo-11 check digit as its last digit."""
+    if not (isinstance(value, str) and len(value) == 11 and value.isascii() and value.isdigit()):
+        return False
+    if value[:2] not in ("10", "15", "16", "17", "20"):
+        return False
+    return _ruc_check_digit(value[:10]) == int(value[10])
+
+
+def ruc(field: str, value) -> str:
+    if not isinstance(value, str):
+        raise Invalid(field, "must be an 11-digit RUC as a string")
+    value = value.strip()
+    if not ruc_is_valid(value):
+        raise Invalid(field, "is not a valid RUC (11 digits with a valid check digit)")
+    return value
+
+
+def person_id(value) -> str | None:
+    """A DNI: 8 digits."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{8}", value.strip()):
+        raise Invalid("person_id", "must be a DNI: 8 digits")
+    return value.strip()
+
+
+def amount(field: str, value, *, positive: bool = False) -> str:
     """Money as a decimal string with two places ("1250000.00"): never a float."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise Invalid(field, "must be a decimal string such as \"1250000.00\"")
@@ -53,7 +103,10 @@ def amount(field: str, value) -> str:
     if not _AMOUNT.match(raw):
         raise Invalid(field, "must be a non-negative decimal with at most two decimals")
     try:
-        return str(Decimal(raw).quantize(Decimal("0.01")))
+        value = Decimal(raw).quantize(Decimal("0.01"))
+        if positive and value <= 0:
+            raise Invalid(field, "must be greater than zero")
+        return str(value)
     except InvalidOperation as exc:  # pragma: no cover - the pattern already excludes these
         raise Invalid(field, "is not a decimal") from exc
 

@@ -85,14 +85,27 @@ def pg_lc(tmp_path, clock) -> Lifecycle:
     engine_lc.engine.dispose()
 
 
+# Valid RUCs (check digit included) for the test organizations.
+ENTITY_RUC = "20479569861"
+ORGANIZATIONS = {
+    # key: (name, kind, sector, tax_id)
+    "entity": ("Gobierno Regional de Lambayeque", "public_entity", "government", ENTITY_RUC),
+    "mesa": ("Mesa de Concertación de Mujeres", "association", "civil_society", None),
+    "camara": ("Cámara de Comercio de Lambayeque", "association", "private_sector", None),
+    "colegio": ("Colegio de Ingenieros del Perú", "association", "professional_association",
+                None),
+    "unprg": ("Universidad Nacional Pedro Ruiz Gallo", "university", "academia", None),
+}
 MEMBER_PROFILES = [
-    # username, organization, sector, constituencies
-    ("rosa", "Mesa de Concertación de Mujeres", "civil_society", ["women"]),
-    ("jorge", "Cámara de Comercio de Lambayeque", "private_sector", []),
-    ("ana", "Colegio de Ingenieros del Perú", "professional_association", ["youth"]),
-    ("luis", "Universidad Nacional Pedro Ruiz Gallo", "academia", ["indigenous"]),
-    ("carmen", "Gobierno Regional de Lambayeque", "government", []),
+    # username, organization key, constituencies
+    ("rosa", "mesa", ["women"]),
+    ("jorge", "camara", []),
+    ("ana", "colegio", ["youth"]),
+    ("luis", "unprg", ["indigenous"]),
+    ("carmen", "entity", []),
 ]
+OTHER_ENTITY_RUC = "20148445061"
+SUPPLIER = {"name": "Constructora Andina S.A.C.", "tax_id": "20100070970"}
 
 
 @dataclass
@@ -107,12 +120,39 @@ class World:
     network_id: int
     work_id: int
     other: dict[str, Actor] = field(default_factory=dict)
+    orgs: dict[str, int] = field(default_factory=dict)  # organization key -> id
 
-    def user(self, username: str, role: str, entity: str | None = None,
-             password: str | None = None) -> Actor:
+    def user(self, username: str, role: str, organization_id: int | None = None,
+             password: str | None = None, person_id: str | None = None) -> Actor:
         info, _ = self.lc.create_user(actor=self.admin, username=username, role=role,
-                                      entity=entity, password=password)
-        return Actor(info.id, info.username, info.role, info.entity)
+                                      organization_id=organization_id, password=password,
+                                      person_id=person_id)
+        return Actor(info.id, info.username, info.role, info.entity, info.organization_id)
+
+    def organization(self, key: str, name: str, kind: str, sector: str,
+                     tax_id: str | None = None, **extra) -> int:
+        org = self.lc.create_organization(actor=self.admin, name=name, kind=kind,
+                                          sector=sector, tax_id=tax_id, **extra)
+        self.orgs[key] = org.id
+        return org.id
+
+    def other_official(self, username: str = "otro") -> Actor:
+        """An official of another public entity of the same region."""
+        if "other_entity" not in self.orgs:
+            self.organization("other_entity", "Municipalidad Provincial de Chiclayo",
+                              "public_entity", "government", OTHER_ENTITY_RUC,
+                              region="Lambayeque")
+        return self.user(username, "official", self.orgs["other_entity"])
+
+    def member(self, username: str, organization: str, constituencies=(),
+               person_id: str | None = None) -> Actor:
+        """A new member of the world's network, for the organization with that key."""
+        actor = self.user(username, "member", person_id=person_id)
+        self.lc.add_member(actor=self.admin, network_id=self.network_id, user_id=actor.id,
+                           organization_id=self.orgs[organization],
+                           constituencies=list(constituencies))
+        self.members[username] = actor
+        return actor
 
     def attach(self, kind: str, content: bytes | None = None, work_id: int | None = None):
         return self.lc.attach_document(
@@ -155,18 +195,18 @@ def build_world(lc: Lifecycle, clock: Clock) -> World:
     admin_token = init(lc)
     admin = lc.authenticate_token(admin_token)
     network = lc.create_network(actor=admin, name="Red de Integridad Lambayeque",
-                                region="Lambayeque")
+                                regions=["Lambayeque"])
     world = World(lc, clock, admin, None, {}, network.id, 0)  # type: ignore[arg-type]
-    world.official = world.user("oficial", "official", "Gobierno Regional de Lambayeque")
-    for username, organization, sector, constituencies in MEMBER_PROFILES:
-        member = world.user(username, "member")
-        lc.add_member(actor=admin, network_id=network.id, user_id=member.id,
-                      organization=organization, sector=sector, constituencies=constituencies)
-        world.members[username] = member
+    for key, (name, kind, sector, tax_id) in ORGANIZATIONS.items():
+        world.organization(key, name, kind, sector, tax_id,
+                           region="Lambayeque" if kind == "public_entity" else None)
+    world.official = world.user("oficial", "official", world.orgs["entity"])
+    for username, organization, constituencies in MEMBER_PROFILES:
+        world.member(username, organization, constituencies)
     work = lc.register_work(actor=world.official, code="LAM-2026-001",
                             title="Mejoramiento de la carretera Chiclayo–Ferreñafe",
-                            entity=None, region="Lambayeque", network_id=network.id,
-                            reference_amount="12500000.00", currency="PEN")
+                            region="Lambayeque", reference_amount="12500000.00",
+                            currency="PEN")
     world.work_id = work.id
     return world
 

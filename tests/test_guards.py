@@ -10,8 +10,9 @@ from lifecycle.errors import Forbidden
 from lifecycle.guards import GuardState, evaluate, red_flags
 from lifecycle.log.canonical import parse_time
 from lifecycle.model import Network, Policy, Proposal, SignOff, Work
+from tests.conftest import SUPPLIER
 
-AWARD = {"supplier": "Constructora Andina S.A.C.", "amount": "12000000.00", "bidders": 3}
+AWARD = {"supplier": SUPPLIER, "amount": "12000000.00", "bidders": 3}
 
 
 def failing(outcome) -> dict[str, str]:
@@ -32,12 +33,12 @@ def test_two_approvals_are_not_enough_three_are(world, design_proposal):
     assert world.apply(design_proposal.id).applied
 
 
-def test_one_sector_is_not_enough(world, design_proposal):
+def test_one_sector_is_not_enough(world):
     for name in ("sofia", "pedro"):
-        member = world.user(name, "member")
-        world.lc.add_member(actor=world.admin, network_id=world.network_id, user_id=member.id,
-                            organization=f"Colectivo {name}", sector="civil_society")
-        world.members[name] = member
+        world.organization(name, f"Colectivo {name}", "ngo", "civil_society")
+        world.member(name, name)
+    world.attach("feasibilityStudy")
+    design_proposal = world.propose("approve_design")
     world.sign(design_proposal.id, "rosa", "sofia", "pedro")
     assert failing(world.apply(design_proposal.id)) == {
         "quorum": "approvals from 1 of 2 sectors"}
@@ -137,6 +138,7 @@ def test_documents_must_be_attached_in_the_current_stage(world):
 def test_a_retender_needs_a_revised_technical_file(world):
     world.advance("approve_design", ("feasibilityStudy",))
     world.advance("publish_tender", ("technicalSpecifications", "budgetApproval"))
+    world.clock.advance(days=15)
     world.advance("declare_void", ("evaluationReports",))
     assert world.work.stage == "technical_file"
     proposal = world.propose("publish_tender")
@@ -154,9 +156,13 @@ def test_observations_must_be_answered_before_the_tender(world):
     proposal = world.propose("publish_tender")
     world.sign(proposal.id, "rosa", "jorge", "ana")
     assert failing(world.apply(proposal.id)) == {
-        "observations_answered": "1 observation(s) unanswered: #1"}
+        "observations_answered": "1 observation(s) unanswered or answer rejected: #1"}
     world.lc.answer_observation(actor=world.official, work_id=world.work_id, observation_id=1,
                                 text="The full soil study is now attached as annex 4")
+    # The answer changed the dossier: the approvals given before it are stale.
+    assert "stale" in failing(world.apply(proposal.id))["quorum"] or \
+        failing(world.apply(proposal.id))["quorum"].startswith("0 of 3")
+    world.sign(proposal.id, "rosa", "jorge", "ana")
     assert world.apply(proposal.id).applied
 
 
@@ -203,9 +209,11 @@ def test_an_amount_over_the_tolerance_is_a_red_flag():
 def test_the_suppliers_member_does_not_count(in_tender, clock):
     world = in_tender
     clock.advance(days=15)
-    supplier = "Cámara de Comercio de Lambayeque"  # jorge's organization
-    proposal = world.propose("award", award=dict(AWARD, supplier=supplier))
-    world.sign(proposal.id, "rosa", "jorge", "ana")
+    world.organization("supplier", SUPPLIER["name"], "company", "private_sector",
+                       SUPPLIER["tax_id"])
+    world.member("ingeniera", "supplier")  # the supplier's engineer sits in the network
+    proposal = world.propose("award", award=AWARD)
+    world.sign(proposal.id, "rosa", "ingeniera", "ana")
     assert failing(world.apply(proposal.id)) == {"quorum": "2 of 3 approvals"}
 
 

@@ -9,6 +9,7 @@ import pytest
 from lifecycle.audit.check import check_database
 from lifecycle.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
 from lifecycle.service import Actor
+from tests.conftest import SUPPLIER
 
 
 def test_register_work_starts_in_design_and_is_logged(world):
@@ -22,7 +23,7 @@ def test_register_work_starts_in_design_and_is_logged(world):
 
 def test_each_command_checks_role_entity_and_network(world):
     lc, wid = world.lc, world.work_id
-    other_official = world.user("otro", "official", "Municipalidad Provincial de Chiclayo")
+    other_official = world.other_official()
     outsider = world.user("extrano", "member")
     auditor = world.user("contraloria", "auditor")
     rosa = world.members["rosa"]
@@ -31,8 +32,8 @@ def test_each_command_checks_role_entity_and_network(world):
                            title="t", filename="f.pdf", content=b"x")
     with pytest.raises(Forbidden):
         lc.register_work(actor=other_official, code="X-1", title="t",
-                         entity="Gobierno Regional de Lambayeque", region="Lambayeque",
-                         network_id=world.network_id, reference_amount="10.00")
+                         entity_id=world.orgs["entity"], region="Lambayeque",
+                         reference_amount="10.00")
     with pytest.raises(Forbidden):
         lc.open_proposal(actor=rosa, work_id=wid, trigger="approve_design", justification="")
     with pytest.raises(Forbidden):
@@ -93,8 +94,8 @@ def test_upload_limit_and_unknown_kind_are_named(world):
     ("code", {"code": ""}),
 ])
 def test_bad_work_input_names_the_field(world, field, kwargs):
-    base = dict(code="LAM-2026-002", title="Puente", entity=None, region="Lambayeque",
-                network_id=world.network_id, reference_amount="100.00", currency="PEN")
+    base = dict(code="LAM-2026-002", title="Puente", region="Lambayeque",
+                reference_amount="100.00", currency="PEN")
     with pytest.raises(Invalid) as invalid:
         world.lc.register_work(actor=world.official, **{**base, **kwargs})
     assert invalid.value.field == field
@@ -104,7 +105,7 @@ def test_award_amount_must_be_a_decimal_string(world):
     world.advance("approve_design", ("feasibilityStudy",))
     world.advance("publish_tender", ("technicalSpecifications", "budgetApproval"))
     with pytest.raises(Invalid) as invalid:
-        world.propose("award", award={"supplier": "X", "amount": 1.5, "bidders": 2})
+        world.propose("award", award={"supplier": SUPPLIER, "amount": 1.5, "bidders": 2})
     assert invalid.value.field == "award.amount"
 
 
@@ -187,7 +188,7 @@ def test_stalled_report_uses_service_levels(world, clock):
 def test_list_works_pages_with_a_cursor(world):
     for i in range(2, 7):
         world.lc.register_work(actor=world.official, code=f"LAM-2026-00{i}", title=f"Obra {i}",
-                               entity=None, region="Lambayeque", network_id=world.network_id,
+                               region="Lambayeque",
                                reference_amount="100.00")
     first = world.lc.list_works(limit=4)
     second = world.lc.list_works(limit=4, cursor=first.next_cursor)

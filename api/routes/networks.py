@@ -30,7 +30,8 @@ async def list_networks(lc: LifecycleDep):
 
 @router.post("", status_code=201, response_model=NetworkOut, responses=problems(403))
 async def create_network(body: NetworkIn, actor: AdminUser, lc: LifecycleDep):
-    return NetworkOut.of(lc.create_network(actor=actor, name=body.name, region=body.region))
+    return NetworkOut.of(lc.create_network(actor=actor, name=body.name, regions=body.regions,
+                                           region=body.region))
 
 
 @router.get("/{network_id}", response_model=NetworkOut, responses=problems(404))
@@ -42,9 +43,10 @@ async def get_network(network_id: NetworkId, lc: LifecycleDep):
 @router.post("/{network_id}/members", status_code=201, response_model=MemberOut,
              responses=problems(403, 404, 409))
 async def add_member(network_id: NetworkId, body: MemberIn, actor: AdminUser, lc: LifecycleDep):
-    """Add a user with the role member to the network, with their organization and sector."""
+    """Add a user with the role member to the network for their organization, whose sector
+    the member takes."""
     network = lc.add_member(actor=actor, network_id=network_id, user_id=body.user_id,
-                            organization=body.organization, sector=body.sector,
+                            organization_id=body.organization_id,
                             constituencies=list(body.constituencies))
     return _member(network, body.user_id)
 

@@ -11,6 +11,7 @@ from api.schemas import (
     ObservationId,
     ObservationIn,
     ObservationOut,
+    VerdictIn,
     WorkId,
     problems,
 )
@@ -33,6 +34,27 @@ async def answer_observation(work_id: WorkId, observation_id: ObservationId, bod
                        actor: OfficialUser, lc: LifecycleDep):
     work = lc.answer_observation(actor=actor, work_id=work_id, observation_id=observation_id,
                                  text=body.text)
+    return ObservationOut.model_validate(work.observation(observation_id).__dict__)
+
+
+@router.post("/observations/{observation_id}/accept", response_model=ObservationOut,
+             responses=problems(403, 404, 409))
+async def accept_answer(work_id: WorkId, observation_id: ObservationId, actor: MemberUser,
+                        lc: LifecycleDep, body: VerdictIn | None = None):
+    """The observation's author accepts its answer."""
+    work = lc.judge_answer(actor=actor, work_id=work_id, observation_id=observation_id,
+                           accept=True, reason=body.reason if body else None)
+    return ObservationOut.model_validate(work.observation(observation_id).__dict__)
+
+
+@router.post("/observations/{observation_id}/reject", response_model=ObservationOut,
+             responses=problems(403, 404, 409))
+async def reject_answer(work_id: WorkId, observation_id: ObservationId, body: VerdictIn,
+                        actor: MemberUser, lc: LifecycleDep):
+    """The observation's author rejects its answer, saying why: a new answer is then due
+    before the observation counts as answered."""
+    work = lc.judge_answer(actor=actor, work_id=work_id, observation_id=observation_id,
+                           accept=False, reason=body.reason)
     return ObservationOut.model_validate(work.observation(observation_id).__dict__)
 
 

@@ -7,6 +7,8 @@ from api.deps import IfMatch, LifecycleDep, MemberUser, OfficialUser
 from api.routes.works import etag
 from api.schemas import (
     ApplyOut,
+    Decision,
+    OverruleIn,
     GuardOut,
     ProposalId,
     ProposalIn,
@@ -55,8 +57,22 @@ async def record_signoff(work_id: WorkId, proposal_id: ProposalId, body: SignOff
     """A member of the work's network approves, blocks (with a reason) or withdraws their
     earlier stance. Their latest sign-off is the one that counts."""
     proposal = lc.record_signoff(actor=actor, work_id=work_id, proposal_id=proposal_id,
-                                 decision=body.decision, reason=body.reason)
+                                 decision=body.decision, reason=body.reason,
+                                 statement=body.statement, proof=body.proof)
     return proposal_out(lc, work_id, proposal)
+
+
+@router.get("/{proposal_id}/statement", responses=problems(403, 404, 409))
+async def signoff_statement(work_id: WorkId, proposal_id: ProposalId, actor: MemberUser,
+                            lc: LifecycleDep, decision: Decision, reason: str | None = None):
+    """A fresh statement for the member to sign (DESIGN §4.3), and `message`: the base64url
+    SHA-256 its key signs (the WebAuthn challenge). Single-use: sign it, then POST it with its
+    proof to …/signoffs."""
+    from api.routes.keys import statement_out
+
+    return statement_out(lc.signoff_statement(actor=actor, work_id=work_id,
+                                              proposal_id=proposal_id, decision=decision,
+                                              reason=reason))
 
 
 @router.post("/{proposal_id}/apply", response_model=ApplyOut,
@@ -86,4 +102,15 @@ async def apply_proposal(work_id: WorkId, proposal_id: ProposalId, actor: Offici
 async def withdraw_proposal(work_id: WorkId, proposal_id: ProposalId, actor: OfficialUser,
                       lc: LifecycleDep):
     proposal = lc.withdraw_proposal(actor=actor, work_id=work_id, proposal_id=proposal_id)
+    return proposal_out(lc, work_id, proposal)
+
+
+@router.post("/{proposal_id}/overrule", response_model=ProposalOut,
+             responses=problems(403, 404, 409))
+async def overrule_block(work_id: WorkId, proposal_id: ProposalId, body: OverruleIn,
+                         actor: OfficialUser, lc: LifecycleDep):
+    """Lift the block of a member who has left the network: needs the quorum plus two counted
+    approvals and a written reason; logged as block.overruled and flagged on the proposal."""
+    proposal = lc.overrule_block(actor=actor, work_id=work_id, proposal_id=proposal_id,
+                                 user_id=body.user_id, reason=body.reason)
     return proposal_out(lc, work_id, proposal)

@@ -12,6 +12,7 @@ from api.schemas import (
     ProposalBrief,
     ProposalOut,
     Stage,
+    StrictBool,
     WorkIn,
     WorkOut,
     WorkPage,
@@ -51,9 +52,11 @@ def etag(work: Work) -> str:
 
 @router.post("", status_code=201, response_model=WorkOut, responses=problems(403, 404, 409))
 async def register_work(body: WorkIn, actor: OfficialUser, lc: LifecycleDep, response: Response):
-    """Register a work of the official's entity under a network; it starts in design."""
-    work = lc.register_work(actor=actor, code=body.code, title=body.title, entity=body.entity,
-                            region=body.region, network_id=body.network_id,
+    """Register a work of the official's entity; its region's network oversees it, and it
+    starts in design."""
+    work = lc.register_work(actor=actor, code=body.code, title=body.title,
+                            entity_id=body.entity_id, region=body.region,
+                            network_id=body.network_id,
                             reference_amount=body.reference_amount, currency=body.currency)
     response.headers["ETag"] = etag(work)
     response.headers["Location"] = f"/api/v1/works/{work.id}"
@@ -67,7 +70,7 @@ async def list_works(
         region: Annotated[str | None, text_query()] = None,
         network: Annotated[int | None, Query(ge=1, le=MAX_ID, description="A network id.")
                            ] = None,
-        stalled: Annotated[bool | None, Query(
+        stalled: Annotated[StrictBool | None, Query(
             description="true: only works past their stage's service level; false: only "
                         "works within it.")] = None,
         entity: Annotated[str | None, text_query("A public entity.")] = None,

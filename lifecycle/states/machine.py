@@ -68,7 +68,7 @@ TRANSITIONS: tuple[TransitionSpec, ...] = (
     TransitionSpec("close", ("execution",), "closure", True, ("completionCertificate",),
                    label="Close the work"),
     TransitionSpec("declare_void", ("tender",), "technical_file", True, ("evaluationReports",),
-                   label="Declare the tender void"),
+                   ("tender_period",), label="Declare the tender void"),
     TransitionSpec("suspend", SUSPENDABLE, "suspended", False, (), ("reason",),
                    label="Suspend the work"),
     TransitionSpec("resume", ("suspended",), "previous", True, label="Resume the work"),

@@ -11,14 +11,32 @@ from lifecycle.bootstrap import init
 API = "/api/v1"
 ENTITY = "Gobierno Regional de Lambayeque"
 OTHER_ENTITY = "Municipalidad Provincial de Chiclayo"
+ORGANIZATIONS = {
+    # key: body of POST /organizations
+    "entity": {"name": ENTITY, "kind": "public_entity", "sector": "government",
+               "tax_id": "20479569861", "region": "Lambayeque"},
+    "other_entity": {"name": OTHER_ENTITY, "kind": "public_entity", "sector": "government",
+                     "tax_id": "20148445061", "region": "Lambayeque"},
+    "mesa": {"name": "Mesa de Concertación de Mujeres", "kind": "association",
+             "sector": "civil_society"},
+    "camara": {"name": "Cámara de Comercio de Lambayeque", "kind": "association",
+               "sector": "private_sector"},
+    "colegio": {"name": "Colegio de Ingenieros del Perú", "kind": "association",
+                "sector": "professional_association"},
+    "unprg": {"name": "Universidad Nacional Pedro Ruiz Gallo", "kind": "university",
+              "sector": "academia"},
+    "colectivo_piura": {"name": "Colectivo Juvenil de Piura", "kind": "ngo",
+                        "sector": "civil_society"},
+}
 MEMBERS = [
-    # username, organization, sector, constituencies
-    ("rosa", "Mesa de Concertación de Mujeres", "civil_society", ["women"]),
-    ("jorge", "Cámara de Comercio de Lambayeque", "private_sector", []),
-    ("ana", "Colegio de Ingenieros del Perú", "professional_association", ["youth"]),
-    ("luis", "Universidad Nacional Pedro Ruiz Gallo", "academia", ["indigenous"]),
-    ("carmen", ENTITY, "government", []),
+    # username, organization key, constituencies
+    ("rosa", "mesa", ["women"]),
+    ("jorge", "camara", []),
+    ("ana", "colegio", ["youth"]),
+    ("luis", "unprg", ["indigenous"]),
+    ("carmen", "entity", []),
 ]
+SUPPLIER = {"name": "Constructora Andina S.A.C.", "tax_id": "20100070970"}
 
 
 @dataclass
@@ -32,6 +50,7 @@ class ApiWorld:
     network_id: int = 0
     other_network_id: int = 0
     work_id: int = 0
+    orgs: dict[str, int] = field(default_factory=dict)
 
     def auth(self, name: str | None) -> dict:
         return {"Authorization": f"Bearer {self.tokens[name]}"} if name else {}
@@ -46,9 +65,11 @@ class ApiWorld:
         assert response.status_code == status, response.text
         return response.json()
 
-    def add_user(self, username: str, role: str, entity: str | None = None) -> dict:
+    def add_user(self, username: str, role: str, organization: str | None = None,
+                 person_id: str | None = None) -> dict:
         body = self.ok(self.post("/users", "admin", json={
-            "username": username, "role": role, "entity": entity}), 201)
+            "username": username, "role": role, "person_id": person_id,
+            "organization_id": self.orgs[organization] if organization else None}), 201)
         self.tokens[username], self.ids[username] = body["token"], body["id"]
         return body
 
@@ -89,23 +110,24 @@ def build_api_world(lc, client: TestClient) -> ApiWorld:
     world = ApiWorld(client)
     world.tokens["admin"] = init(lc)
     world.network_id = world.ok(world.post("/networks", "admin", json={
-        "name": "Red de Integridad Lambayeque", "region": "Lambayeque"}), 201)["id"]
+        "name": "Red de Integridad Lambayeque", "regions": ["Lambayeque"]}), 201)["id"]
     world.other_network_id = world.ok(world.post("/networks", "admin", json={
-        "name": "Red de Integridad Piura", "region": "Piura"}), 201)["id"]
-    world.add_user("oficial", "official", ENTITY)
-    world.add_user("otro", "official", OTHER_ENTITY)
+        "name": "Red de Integridad Piura", "regions": ["Piura"]}), 201)["id"]
+    for key, body in ORGANIZATIONS.items():
+        world.orgs[key] = world.ok(world.post("/organizations", "admin", json=body), 201)["id"]
+    world.add_user("oficial", "official", "entity")
+    world.add_user("otro", "official", "other_entity")
     world.add_user("auditora", "auditor")
-    for username, organization, sector, constituencies in MEMBERS:
+    for username, organization, constituencies in MEMBERS:
         world.add_user(username, "member")
         world.ok(world.post(f"/networks/{world.network_id}/members", "admin", json={
-            "user_id": world.ids[username], "organization": organization, "sector": sector,
+            "user_id": world.ids[username], "organization_id": world.orgs[organization],
             "constituencies": constituencies}), 201)
     world.add_user("pedro", "member")
     world.ok(world.post(f"/networks/{world.other_network_id}/members", "admin", json={
-        "user_id": world.ids["pedro"], "organization": "Colectivo Juvenil de Piura",
-        "sector": "civil_society"}), 201)
+        "user_id": world.ids["pedro"], "organization_id": world.orgs["colectivo_piura"]}), 201)
     world.work_id = world.ok(world.post("/works", "oficial", json={
         "code": "LAM-2026-001", "title": "Mejoramiento de la carretera Chiclayo–Ferreñafe",
-        "region": "Lambayeque", "network_id": world.network_id,
-        "reference_amount": "12500000.00", "currency": "PEN"}), 201)["id"]
+        "region": "Lambayeque", "reference_amount": "12500000.00", "currency": "PEN"}),
+        201)["id"]
     return world

@@ -25,12 +25,12 @@ ENDPOINTS = {
         {"admin"}, 201),
     "POST /networks": (
         None, lambda api, _: ("POST", "/networks", {"json": {"name": "Red Cusco",
-                                                             "region": "Cusco"}}),
+                                                             "regions": ["Cusco"]}}),
         {"admin"}, 201),
     "POST /networks/{id}/members": (
         lambda api: api.add_user("nueva", "member")["id"],
         lambda api, uid: ("POST", f"/networks/{api.network_id}/members", {"json": {
-            "user_id": uid, "organization": "Asociación Juvenil", "sector": "civil_society"}}),
+            "user_id": uid, "organization_id": api.orgs["mesa"]}}),
         {"admin"}, 201),
     "DELETE /networks/{id}/members/{user}": (
         None, lambda api, _: ("DELETE", f"/networks/{api.network_id}/members/{api.ids['luis']}",
@@ -42,8 +42,8 @@ ENDPOINTS = {
         {"admin"}, 200),
     "POST /works": (
         None, lambda api, _: ("POST", "/works", {"json": {
-            "code": "LAM-2026-002", "title": "Puente Reque", "entity": ENTITY,
-            "region": "Lambayeque", "network_id": api.network_id,
+            "code": "LAM-2026-002", "title": "Puente Reque", "entity_id": api.orgs["entity"],
+            "region": "Lambayeque",
             "reference_amount": "800000.00", "currency": "PEN"}}),
         {"oficial"}, 201),
     "POST /works/{id}/documents": (
@@ -119,15 +119,15 @@ def test_official_of_another_entity_cannot_touch_the_work(api):
         api.apply(proposal, name="otro"),
         api.post(f"/works/{api.work_id}/proposals/{proposal}/withdraw", "otro"),
         api.post("/works", "otro", json={
-            "code": "X-1", "title": "Obra ajena", "entity": ENTITY, "region": "Lambayeque",
-            "network_id": api.network_id, "reference_amount": "1.00"}),
+            "code": "X-1", "title": "Obra ajena", "entity_id": api.orgs["entity"],
+            "region": "Lambayeque", "reference_amount": "1.00"}),
     ]:
         assert response.status_code == 403, response.text
         assert ENTITY in response.json()["detail"]
     # Without an entity, the other official registers a work of their own entity.
     own = api.ok(api.post("/works", "otro", json={
         "code": "CIX-1", "title": "Obra propia", "region": "Lambayeque",
-        "network_id": api.network_id, "reference_amount": "1.00"}), 201)
+        "reference_amount": "1.00"}), 201)
     assert own["entity"] != ENTITY
 
 

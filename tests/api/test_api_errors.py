@@ -4,6 +4,8 @@ import base64
 
 import pytest
 
+from api_world import SUPPLIER  # tests/api/api_world.py
+
 
 def problem_of(response, status: int) -> dict:
     assert response.status_code == status, response.text
@@ -33,11 +35,11 @@ def test_malformed_json_names_the_body(api):
     ({"justification": "x"}, "trigger"),
     ({"trigger": "approve_design", "justification": ["x"]}, "justification"),
     ({"trigger": "approve_design", "justifcation": "typo"}, "justifcation"),
-    ({"trigger": "award", "award": {"supplier": "A", "amount": 12.5, "bidders": 2}},
+    ({"trigger": "award", "award": {"supplier": SUPPLIER, "amount": 12.5, "bidders": 2}},
      "award.amount"),
-    ({"trigger": "award", "award": {"supplier": "A", "amount": "doce mil", "bidders": 2}},
+    ({"trigger": "award", "award": {"supplier": SUPPLIER, "amount": "doce mil", "bidders": 2}},
      "award.amount"),
-    ({"trigger": "award", "award": {"supplier": "A", "amount": "12.5", "bidders": "two"}},
+    ({"trigger": "award", "award": {"supplier": SUPPLIER, "amount": "12.5", "bidders": "two"}},
      "award.bidders"),
 ])
 def test_bad_proposal_input_names_the_field(api, payload, field):

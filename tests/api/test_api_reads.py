@@ -5,12 +5,13 @@ import json
 
 from lifecycle.log import merkle
 from lifecycle.log.note import verify_checkpoint
+from api_world import SUPPLIER  # tests/api/api_world.py
 
 
-def register(api, code: str, network_id: int | None = None) -> int:
+def register(api, code: str, region: str = "Lambayeque") -> int:
     return api.ok(api.post("/works", "oficial", json={
-        "code": code, "title": f"Obra {code}", "region": "Lambayeque",
-        "network_id": network_id or api.network_id, "reference_amount": "100000.00"}), 201)["id"]
+        "code": code, "title": f"Obra {code}", "region": region,
+        "reference_amount": "100000.00"}), 201)["id"]
 
 
 def test_pages_cover_every_work_once_in_a_stable_order(api):
@@ -28,14 +29,15 @@ def test_pages_cover_every_work_once_in_a_stable_order(api):
 
 
 def test_filters_by_stage_network_and_region(api):
-    other = register(api, "PIU-001", api.other_network_id)
+    other = register(api, "PIU-001", "Piura")  # Piura's network oversees it
     api.advance("approve_design", documents=("feasibilityStudy",))
     def codes(**params):
         return [w["id"] for w in api.ok(api.get("/works", params=params))["works"]]
     assert codes(stage="technical_file") == [api.work_id]
     assert codes(stage="design") == [other]
     assert codes(network=api.other_network_id) == [other]
-    assert codes(region="Piura") == []
+    assert codes(region="Piura") == [other]
+    assert codes(region="Cusco") == []
     assert codes(search="piu") == [other]
 
 
@@ -56,17 +58,20 @@ def test_stalled_filter_and_report_use_the_stage_service_levels(api, clock):
 
 
 def test_work_detail_shows_tally_red_flags_and_what_is_missing(api, clock):
-    api.ok(api.client.put(
-        f"/api/v1/networks/{api.network_id}/policy", headers=api.auth("admin"),
-        json={"min_tender_days": 0}))
     api.advance("approve_design", documents=("feasibilityStudy",))
     api.advance("publish_tender", documents=("technicalSpecifications", "budgetApproval"))
     api.ok(api.attach("evaluationReports"), 201)
+    clock.advance(days=15)
+    supplier = api.ok(api.post("/organizations", "admin", json={
+        "name": SUPPLIER["name"], "tax_id": SUPPLIER["tax_id"], "kind": "company",
+        "sector": "private_sector"}), 201)
+    api.add_user("jorge.ing", "member")
+    api.ok(api.post(f"/networks/{api.network_id}/members", "admin", json={
+        "user_id": api.ids["jorge.ing"], "organization_id": supplier["id"]}), 201)
     proposal = api.ok(api.propose("award", award={
-        "supplier": "Cámara de Comercio de Lambayeque", "amount": "14000000.00",
-        "bidders": 1}), 201)["id"]
+        "supplier": SUPPLIER, "amount": "14000000.00", "bidders": 1}), 201)["id"]
     api.ok(api.sign(proposal, "rosa"), 201)
-    api.ok(api.sign(proposal, "jorge"), 201)  # his organization is the proposed supplier
+    api.ok(api.sign(proposal, "jorge.ing"), 201)  # his organization is the proposed supplier
     api.ok(api.sign(proposal, "ana"), 201)
     api.ok(api.attach("evaluationReports", content=b"revised report"), 201)  # stales all three
     api.ok(api.sign(proposal, "ana"), 201)  # ana approves the new dossier again
@@ -80,8 +85,8 @@ def test_work_detail_shows_tally_red_flags_and_what_is_missing(api, clock):
     assert open_["required_approvals"] == 5 and open_["counted_approvals"] == 1
     current = {s["username"]: s for s in open_["signoffs"] if s["current"]}
     assert current["rosa"]["stale"] and not current["rosa"]["counts"]
-    assert current["rosa"]["excluded"] == "stale: given before the latest document was attached"
-    assert current["jorge"]["excluded"] == "works for the proposed supplier"
+    assert current["rosa"]["excluded"] == "stale: given before the dossier last changed"
+    assert current["jorge.ing"]["excluded"] == "works for the proposed supplier"
     assert current["ana"]["counts"] and not current["ana"]["stale"]
     superseded = [s for s in open_["signoffs"] if not s["current"]]
     assert [(s["username"], s["stale"]) for s in superseded] == [("ana", True)]

@@ -9,7 +9,7 @@ API = "/api/v1"
 ENTITY = "Municipalidad Provincial de Chiclayo"
 
 
-def test_readme_walkthrough_from_design_to_closure(lc, client):
+def test_readme_walkthrough_from_design_to_closure(lc, client, clock):
     def call(method, path, token=None, status=200, headers=None, **kwargs):
         headers = {**({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
         response = client.request(method, API + path, headers=headers, **kwargs)
@@ -20,26 +20,31 @@ def test_readme_walkthrough_from_design_to_closure(lc, client):
 
     # 1. The admin sets up a network, its policy, an official and three members.
     net = call("POST", "/networks", admin, 201,
-               json={"name": "Red de Integridad Chiclayo", "region": "Lambayeque"})["id"]
-    policy = call("PUT", f"/networks/{net}/policy", admin, json={"min_tender_days": 0})
-    assert policy["version"] == 2 and policy["min_tender_days"] == 0
+               json={"name": "Red de Integridad Chiclayo", "regions": ["Lambayeque"]})["id"]
+    policy = call("PUT", f"/networks/{net}/policy", admin, json={"min_tender_days": 8})
+    assert policy["version"] == 2 and policy["min_tender_days"] == 8
+    entity = call("POST", "/organizations", admin, 201, json={
+        "name": ENTITY, "tax_id": "20479569861", "kind": "public_entity",
+        "sector": "government", "region": "Lambayeque"})
     official = call("POST", "/users", admin, 201, json={
-        "username": "luz.oficial", "role": "official", "entity": ENTITY})["token"]
+        "username": "luz.oficial", "role": "official", "organization_id": entity["id"]})["token"]
     members = {}
     for username, organization, sector in [
             ("rosa.mujeres", "Mesa de Concertación de Mujeres", "civil_society"),
             ("jorge.camara", "Cámara de Comercio de Lambayeque", "private_sector"),
             ("ana.ingenieros", "Colegio de Ingenieros del Perú", "professional_association")]:
+        org = call("POST", "/organizations", admin, 201, json={
+            "name": organization, "kind": "association", "sector": sector})
         user = call("POST", "/users", admin, 201, json={"username": username, "role": "member"})
         call("POST", f"/networks/{net}/members", admin, 201, json={
-            "user_id": user["id"], "organization": organization, "sector": sector})
+            "user_id": user["id"], "organization_id": org["id"]})
         members[username] = user["token"]
     rosa = members["rosa.mujeres"]
 
     # 2. The official registers a work; it starts in design.
     work = call("POST", "/works", official, 201, json={
         "code": "CIX-2026-001", "title": "Mejoramiento del mercado modelo de Chiclayo",
-        "region": "Lambayeque", "network_id": net, "reference_amount": "3400000.00",
+        "region": "Lambayeque", "reference_amount": "3400000.00",
         "currency": "PEN"})
     assert (work["stage"], work["entity"]) == ("design", ENTITY)
     w = work["id"]
@@ -90,8 +95,10 @@ def test_readme_walkthrough_from_design_to_closure(lc, client):
 
     assert advance("publish_tender", ["technicalSpecifications", "budgetApproval"]
                    )["work"]["stage"] == "tender"
+    clock.advance(days=8)  # the minimum tender period
     assert advance("award", ["evaluationReports"], {
-        "supplier": "Consorcio Mercados del Norte", "amount": "3350000.00", "bidders": 4}
+        "supplier": {"name": "Consorcio Mercados del Norte", "tax_id": "20100070970"},
+        "amount": "3350000.00", "bidders": 4}
     )["work"]["stage"] == "award"
     assert advance("sign_contract", ["contractSigned"])["work"]["stage"] == "execution"
     assert advance("close", ["completionCertificate"])["work"]["stage"] == "closure"

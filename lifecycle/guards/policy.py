@@ -1,0 +1,61 @@
+"""Which policy judges a proposal, and the floors no policy goes below (DESIGN §3, wave 2)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from lifecycle.model import Policy
+
+
+@dataclass(frozen=True)
+class Floor:
+    """One floor: a policy field, the test its value must pass, and what it says when not."""
+
+    field: str
+    holds: Callable[[Any], bool]
+    message: str
+
+
+FLOORS = (
+    Floor("min_approvals", lambda v: v >= 2, "must be at least 2"),
+    Floor("min_sectors", lambda v: v >= 2, "must be at least 2"),
+    Floor("required_sectors", lambda v: "civil_society" in v, "must include civil_society"),
+    Floor("min_tender_days", lambda v: v >= 8, "must be at least 8"),
+    Floor("award_tolerance_pct", lambda v: v <= 10, "must be at most 10"),
+    Floor("low_tolerance_pct", lambda v: v <= 10, "must be at most 10"),
+)
+
+
+def below_floors(settings: dict) -> list[Floor]:
+    """The floors a policy's settings break: a policy under them is refused (422)."""
+    return [f for f in FLOORS if f.field in settings and not f.holds(settings[f.field])]
+
+
+def stricter(pinned: dict | None, current: Policy) -> Policy:
+    """The stricter of the policy pinned when the proposal opened and the policy in force now,
+    field by field: lowering the quorum between sign-offs and apply gains nothing."""
+    if not pinned:
+        return current
+    pin = Policy(**{k: v for k, v in pinned.items() if k in Policy.__dataclass_fields__})
+    sla = dict(current.stage_sla_days)
+    for stage, days in pin.stage_sla_days.items():
+        sla[stage] = min(days, sla.get(stage, days))
+    return Policy(
+        version=current.version,
+        min_approvals=max(pin.min_approvals, current.min_approvals),
+        min_sectors=max(pin.min_sectors, current.min_sectors),
+        required_sectors=sorted(set(pin.required_sectors) | set(current.required_sectors)),
+        min_tender_days=max(pin.min_tender_days, current.min_tender_days),
+        award_tolerance_pct=min(pin.award_tolerance_pct, current.award_tolerance_pct),
+        low_tolerance_pct=min(pin.low_tolerance_pct, current.low_tolerance_pct),
+        stage_sla_days=sla,
+    )
+
+
+def pinned(policy: Policy) -> dict:
+    """What a proposal pins when it opens: the version and every setting."""
+    data = policy.settings()
+    data["version"] = policy.version
+    return data
