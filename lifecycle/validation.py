@@ -61,7 +61,7 @@ def optional_text(field: str, value, *, max_len: int = 200) -> str | None:
     return text(field, value, max_len=max_len, required=False) or None
 
 
-def _ruc_check_digit(first_ten: str) -> int:
+def ruc_check_digit(first_ten: str) -> int:
     weights = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
     remainder = 11 - sum(int(d) * w for d, w in zip(first_ten, weights)) % 11
     return {10: 0, 11: 1}.get(remainder, remainder)
@@ -74,7 +74,7 @@ def ruc_is_valid(value: str) -> bool:
         return False
     if value[:2] not in ("10", "15", "16", "17", "20"):
         return False
-    return _ruc_check_digit(value[:10]) == int(value[10])
+    return ruc_check_digit(value[:10]) == int(value[10])
 
 
 def ruc(field: str, value) -> str:

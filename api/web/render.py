@@ -69,7 +69,8 @@ def current_actor(request: Request) -> Actor | None:
     except NotFound:
         session.logout()
         return None
-    actor = Actor(id=user.id, username=user.username, role=user.role, entity=user.entity)
+    actor = Actor(id=user.id, username=user.username, role=user.role, entity=user.entity,
+                  organization_id=user.organization_id)
     request.scope["lifecycle.web_actor"] = actor
     return actor
 

@@ -131,6 +131,7 @@ class Words:
             "works for the work's entity": _("does not count: works for the work's entity"),
             "works for the proposed supplier":
                 _("does not count: works for the proposed supplier"),
+            "not signed by the member": _("does not count: not signed by the member"),
         }
         if reason.startswith("stale"):
             return _("stale: given before the latest document was attached; "
