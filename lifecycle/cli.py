@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from lifecycle.audit.cli import audit_app
+from lifecycle.witness_cli import witness_app
 from lifecycle.errors import LifecycleError
 
 # The engine (SQLAlchemy and the rest) is imported inside the commands that open it, so that
@@ -20,6 +21,7 @@ app = typer.Typer(help="lifecycle: public works under civil-society oversight.",
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(witness_app, name="witness")
 err = Console(stderr=True)
 
 
@@ -77,6 +79,9 @@ def serve(demo: bool = typer.Option(False, "--demo", help="Load the demo data fi
               None, help="Addresses of the reverse proxies whose X-Forwarded-For and "
                          "X-Forwarded-Proto to trust (default $FORWARDED_ALLOW_IPS or "
                          "127.0.0.1)."),
+          no_worker: bool = typer.Option(False, "--no-worker", help="Do not run the worker "
+                                                                    "(checkpoint publishing) "
+                                                                    "in this process."),
           data_dir: Optional[Path] = DataDir):
     """Serve the web app and the API with uvicorn."""
     import uvicorn
@@ -102,9 +107,57 @@ def serve(demo: bool = typer.Option(False, "--demo", help="Load the demo data fi
     # An import string, not an app: with several workers each process builds its own app from
     # the environment ($LIFECYCLE_DATA_DIR, $LIFECYCLE_DATABASE_URL, ...); none keeps state of
     # its own, so any of them may answer any request.
+    if not no_worker:  # one worker across processes and machines: it waits for its lock
+        from lifecycle.worker import start_background_worker
+
+        start_background_worker(folder)
     uvicorn.run("api.main:create_app", factory=True, host=host, port=port,
                 access_log=access_log, workers=workers, proxy_headers=True,
                 forwarded_allow_ips=forwarded_allow_ips)
+
+
+@app.command()
+def worker(data_dir: Optional[Path] = DataDir,
+           once: bool = typer.Option(False, "--once", help="Publish the current checkpoint to "
+                                                           "every witness once, print what each "
+                                                           "answered, and exit."),
+           interval: float = typer.Option(1.0, min=0.05, help="Seconds between rounds.")):
+    """Run the worker alone: checkpoint publishing to the witnesses of
+    $LIFECYCLE_WITNESS_POLICY (one worker at a time across processes)."""
+    import logging
+    import signal
+
+    from lifecycle.bootstrap import open_lifecycle
+    from lifecycle.evidence.policy import PolicyError, configured_policy
+    from lifecycle.worker import CheckpointPublisher, Worker
+
+    try:
+        policy = configured_policy()
+    except PolicyError as exc:
+        err.print(f"[red]error:[/red] witness policy: {exc}")
+        raise typer.Exit(2) from exc
+    lc = open_lifecycle(_data_dir(data_dir), migrate_schema=False)
+    if once:
+        if policy is None:
+            err.print("no $LIFECYCLE_WITNESS_POLICY: nothing to publish to")
+            raise typer.Exit(2)
+        publisher = CheckpointPublisher(lc, policy)
+        outcomes = publisher.publish_once()
+        publisher.close()
+        for outcome in outcomes:
+            typer.echo(f"{outcome.witness}: " + ("cosigned" if outcome.cosigned else
+                                                 f"not cosigned: {outcome.message}")
+                       + f" (size {outcome.size})")
+        if any(not o.cosigned for o in outcomes):
+            raise typer.Exit(1)
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    runner = Worker(lc, policy, interval=interval)
+    signal.signal(signal.SIGTERM, lambda *_: runner.stop())
+    try:
+        runner.run()
+    except KeyboardInterrupt:
+        runner.stop()
 
 
 @users_app.command("add")

@@ -63,12 +63,18 @@ def audit_verify(
         reference: bool = typer.Option(
             False, "--reference", help="Re-encode every entry with the rfc8785 reference "
                                        "encoder, not only those the fast encoder could get "
-                                       "wrong (about ten times slower).")):
-    """Check the bundle offline: every entry, the chain, the Merkle root and the signature."""
+                                       "wrong (about ten times slower)."),
+        policy: Optional[Path] = typer.Option(
+            None, "--policy", help="The witness policy the operator publishes (C2SP "
+                                   "tlog-policy): the checkpoint's cosignatures must meet its "
+                                   "quorum. Without it the bundle's witnesses.policy is "
+                                   "checked, with a warning.")):
+    """Check the bundle offline: every entry, the chain, the Merkle root, the signature and
+    the witnesses' cosignatures."""
     from lifecycle.audit.verify import verify_bundle
 
     result = verify_bundle(directory, key, checkpoint, workers=workers, reference=reference,
-                           progress=True)
+                           progress=True, policy=policy)
     _warn(result.warnings)
     typer.echo(result.summary)
     if not result.ok:

@@ -9,6 +9,11 @@ needs a lock and never blocks writers.
 
 Before the bundle is made visible the streamed entries' root is compared with the signed root,
 so a database whose entries no longer match what was signed never yields a bundle.
+
+Witnesses (DESIGN §4.4): the bundle's checkpoint carries every cosignature collected for its
+size, and `witnesses.policy` is the operator's policy ($LIFECYCLE_WITNESS_POLICY). When the
+cosignatures collected so far do not meet the quorum, the export asks the witnesses itself
+once (each bounded by its 1 s timeout) before writing the bundle.
 """
 
 from __future__ import annotations
@@ -32,13 +37,14 @@ from lifecycle.audit.verify import (
     ProgressBar,
 )
 from lifecycle.errors import Conflict
+from lifecycle.evidence.policy import POLICY_FILE, Policy, configured_policy
 from lifecycle.log.canonical import format_time
 from lifecycle.log.merkle import StreamingRoot, leaf_hash
 from lifecycle.log.note import VKEY_FILE as DATA_VKEY_FILE
 from lifecycle.log.note import verify_checkpoint
 
 BATCH = 5000
-BUNDLE_FILES = (ENTRIES_FILE, CHECKPOINT_FILE, VKEY_FILE, MANIFEST_FILE)
+BUNDLE_FILES = (ENTRIES_FILE, CHECKPOINT_FILE, VKEY_FILE, MANIFEST_FILE, POLICY_FILE)
 
 
 class ExportError(Conflict):
@@ -69,19 +75,45 @@ def manifest(origin: str, size: int, root: bytes, exported_at: str) -> dict:
         "node": "SHA-256(0x01 || left || right)",
         "encoding": "RFC 8785 (JCS), restricted: no floats, integers within ±(2^53-1), NFC",
         "signature": "C2SP signed note (tlog-checkpoint), Ed25519",
-        "files": {"entries": ENTRIES_FILE, "checkpoint": CHECKPOINT_FILE, "vkey": VKEY_FILE},
+        "files": {"entries": ENTRIES_FILE, "checkpoint": CHECKPOINT_FILE, "vkey": VKEY_FILE,
+                  "witness_policy": POLICY_FILE},
         "exported_at": exported_at,
     }
 
 
 def write_bundle_files(directory: Path, *, origin: str, size: int, root: bytes,
-                       checkpoint: str, vkey: str, exported_at: str) -> None:
+                       checkpoint: str, vkey: str, exported_at: str,
+                       policy_text: str | None = None) -> None:
     """The small files of a bundle, beside an entries.jsonl already in place."""
     (directory / CHECKPOINT_FILE).write_text(checkpoint, "utf-8")
     (directory / VKEY_FILE).write_text(vkey.strip() + "\n", "utf-8")
+    if policy_text is not None:
+        (directory / POLICY_FILE).write_text(policy_text, "utf-8")
     (directory / MANIFEST_FILE).write_text(
         json.dumps(manifest(origin, size, root, exported_at), indent=2, ensure_ascii=False)
         + "\n", "utf-8")
+
+
+def witnessed_checkpoint(lc, policy: Policy | None) -> str:
+    """The note of the log as committed now with its cosignatures; when a policy is given
+    and its quorum is not met yet, the witnesses are asked once first."""
+    checkpoint = ledger.latest_checkpoint(lc)
+    if policy is None or not policy.witnesses:
+        return checkpoint.cosigned_note
+    signed = {w.name for w in policy.witnesses
+              if any(vkey == w.vkey for vkey, _ in checkpoint.cosignatures)}
+    if not policy.satisfied(signed):
+        from lifecycle.worker import CheckpointPublisher
+
+        publisher = CheckpointPublisher(lc, policy)
+        try:
+            publisher.publish_once()
+        finally:
+            publisher.close()
+        again = ledger.signed_checkpoint_at(lc, checkpoint.size)
+        if again is not None:
+            checkpoint = again
+    return checkpoint.cosigned_note
 
 
 def _prepare(directory: Path) -> None:
@@ -92,12 +124,18 @@ def _prepare(directory: Path) -> None:
                           "export into a new folder")
 
 
-def export_bundle(lc, directory, *, progress: bool = False) -> ExportResult:
-    """Write the bundle of the log as committed now into `directory` (new or empty)."""
+def export_bundle(lc, directory, *, progress: bool = False,
+                  policy: Policy | None | bool = True) -> ExportResult:
+    """Write the bundle of the log as committed now into `directory` (new or empty).
+    `policy`: the witness policy to ship and collect cosignatures for; True (the default)
+    means $LIFECYCLE_WITNESS_POLICY, if set."""
     directory = Path(directory)
     _prepare(directory)
+    if policy is True:
+        policy = configured_policy()
     vkey = (Path(lc.data_dir) / DATA_VKEY_FILE).read_text("ascii")
-    note = ledger.checkpoint(lc)  # signs the current head unless it is already signed
+    # signs the current head unless it is already signed; cosigned if witnesses answer
+    note = witnessed_checkpoint(lc, policy or None)
     origin, size, signed_root = verify_checkpoint(note, vkey)
 
     partial = directory / f".{ENTRIES_FILE}.partial"
@@ -131,5 +169,6 @@ def export_bundle(lc, directory, *, progress: bool = False) -> ExportResult:
         if partial.exists():
             partial.unlink()
     write_bundle_files(directory, origin=origin, size=size, root=signed_root, checkpoint=note,
-                       vkey=vkey, exported_at=format_time(datetime.now(timezone.utc)))
+                       vkey=vkey, exported_at=format_time(datetime.now(timezone.utc)),
+                       policy_text=policy.text if policy else None)
     return ExportResult(directory, size, signed_root.hex(), origin)

@@ -52,6 +52,7 @@ from pathlib import Path
 import rfc8785
 
 from lifecycle.evidence.keys import SignatureAudit
+from lifecycle.evidence import witness_audit
 from lifecycle.log.canonical import CanonicalError, decode, first_difference
 from lifecycle.log.merkle import (
     EMPTY_ROOT,
@@ -374,6 +375,7 @@ class VerifyResult:
     origin: str | None = None
     key_id: str | None = None
     older_size: int | None = None
+    witnesses: str | None = None  # who cosigned, when a witness policy was checked (§4.4)
 
     @property
     def summary(self) -> str:
@@ -383,6 +385,8 @@ class VerifyResult:
                 f"{self.origin}+{self.key_id}")
         if self.older_size is not None:
             text += f"; extends the older checkpoint at size {self.older_size}"
+        if self.witnesses is not None:
+            text += f"; {self.witnesses}"
         return text
 
 
@@ -537,8 +541,13 @@ def _take(item):
 
 def verify_bundle(directory, vkey: Path | str | None = None,
                   checkpoint: Path | str | None = None, *, workers: int | None = None,
-                  reference: bool = False, progress: bool = False) -> VerifyResult:
+                  reference: bool = False, progress: bool = False,
+                  policy: Path | str | None = None) -> VerifyResult:
     """Verify the export bundle in `directory`.
+
+    `policy` is a witness policy (C2SP tlog-policy, a Path or its text) whose quorum the
+    checkpoint's cosignatures must meet; without it the bundle's witnesses.policy, if any, is
+    checked with a warning.
 
     `vkey` and `checkpoint` are either a Path to read or the text itself. Without `vkey` the
     key shipped in the bundle is used and a warning says so. `checkpoint` is an older signed
@@ -549,13 +558,13 @@ def verify_bundle(directory, vkey: Path | str | None = None,
     result = VerifyResult(ok=False, size=0, root=None, warnings=warnings)
     try:
         try:
-            _verify(directory, vkey, checkpoint, workers, reference, progress, result)
+            _verify(directory, vkey, checkpoint, workers, reference, progress, result, policy)
         except (BrokenProcessPool, OSError) as exc:
             if workers == 1:
                 raise
             # The machine would not run worker processes: the same checks, in this process.
             warnings[:] = [f"worker processes failed ({exc!r}); verified in one process"]
-            _verify(directory, vkey, checkpoint, 1, reference, progress, result)
+            _verify(directory, vkey, checkpoint, 1, reference, progress, result, policy)
     except _Failed as exc:
         result.problem = str(exc)
         return result
@@ -564,10 +573,16 @@ def verify_bundle(directory, vkey: Path | str | None = None,
 
 
 def _verify(directory: Path, vkey, checkpoint, workers, reference, progress,
-            result: VerifyResult) -> None:
+            result: VerifyResult, policy=None) -> None:
     if not directory.is_dir():
         raise _Failed(f"{directory}: not a folder")
     verifier = _load_key(directory, vkey, result.warnings)
+    try:
+        witness_policy = witness_audit.load_audit_policy(directory, policy, result.warnings)
+        if witness_policy is not None:
+            witness_audit.check_log_key(witness_policy, verifier)
+    except witness_audit.WitnessAuditError as exc:
+        raise _Failed(str(exc)) from None
     result.origin, result.key_id = verifier.origin, verifier.key_id.hex()
     size, signed_root = _load_checkpoint(
         _read_text(directory / CHECKPOINT_FILE, CHECKPOINT_FILE)
@@ -629,3 +644,21 @@ def _verify(directory: Path, vkey, checkpoint, workers, reference, progress,
                           f"{older_root.hex()}")
         result.older_size = older_size
     _check_manifest(manifest, verifier.origin, size, signed_root)
+    if witness_policy is not None:
+        _check_witnesses(witness_policy, _read_text(directory / CHECKPOINT_FILE, CHECKPOINT_FILE),
+                         entries, size, result)
+
+
+def _check_witnesses(policy, note: str, entries: Path, size: int, result: VerifyResult) -> None:
+    """The quorum of the witness policy, and entries' times bounded by the first cosignature
+    (lifecycle.evidence.witness_audit)."""
+    try:
+        report = witness_audit.witness_report(policy, note)
+        witness_audit.require_quorum(report)
+    except witness_audit.WitnessAuditError as exc:
+        raise _Failed(str(exc)) from None
+    result.witnesses = report.summary
+    if report.first is not None:
+        late = witness_audit.late_entry(entries, size, *report.first)
+        if late is not None:
+            raise _Failed(late)

@@ -1,0 +1,177 @@
+"""Three witnesses over real HTTP on loopback with a 2-of-3 policy (DESIGN §4.4): the publisher
+collects their cosignatures, GET /log/checkpoint serves them, one witness stopped delays only
+its own, the export carries the cosigned checkpoint and the policy, and `audit verify --policy`
+passes or fails accordingly; a split view and a post-dated entry are reported."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import uvicorn
+from typer.testing import CliRunner
+
+from lifecycle import ledger
+from lifecycle.audit.cli import audit_app
+from lifecycle.audit.export import export_bundle
+from lifecycle.audit.verify import verify_bundle
+from lifecycle.bootstrap import open_lifecycle
+from lifecycle.evidence.policy import POLICY_FILE, Witness, parse_policy
+from lifecycle.evidence.witness_client import WitnessClient
+from lifecycle.evidence.witness_server import create_witness_app
+from lifecycle.log.note import SIGNING_KEY_ENV, SIGNING_KEY_FILE, generate_signing_key
+from lifecycle.service import SYSTEM
+from lifecycle.worker import CheckpointPublisher
+
+NAMES = ("camara", "colegio", "universidad")
+
+
+class RunningWitness:
+    """A witness app under uvicorn in a thread, on a loopback port of its own."""
+
+    def __init__(self, folder: Path, name: str, trusted_vkey: str):
+        self.app = create_witness_app(folder, name=f"{name}.test/witness")
+        self.store = self.app.state.store
+        self.store.add_log(trusted_vkey)
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning",
+                                                    lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run,
+                                       kwargs={"sockets": [self.socket]}, daemon=True)
+        self.thread.start()
+        while not self.server.started and self.thread.is_alive():
+            self.thread.join(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.socket.close()
+
+
+def policy_text(witnesses: list[RunningWitness], log_vkey: str, threshold: str = "2") -> str:
+    lines = [f"log {log_vkey}"]
+    for name, witness in zip(NAMES, witnesses):
+        lines.append(f"witness {name} {witness.store.vkey} {witness.url}")
+    lines += [f"group redes {threshold} {' '.join(NAMES)}", "quorum redes", ""]
+    return "\n".join(lines)
+
+
+@pytest.fixture
+def witnesses(tmp_path, lc):
+    running = [RunningWitness(tmp_path / f"w-{name}", name, ledger.vkey(lc)) for name in NAMES]
+    yield running
+    for witness in running:
+        witness.stop()
+
+
+def _grow(lc, prefix: str, count: int) -> None:
+    for i in range(count):
+        lc.create_user(actor=SYSTEM, username=f"{prefix}{i}", role="auditor")
+
+
+def test_two_of_three_witnesses_cosign_and_the_export_verifies(lc, witnesses, tmp_path):
+    policy = parse_policy(policy_text(witnesses, ledger.vkey(lc)))
+    _grow(lc, "a", 3)
+    publisher = CheckpointPublisher(lc, policy)
+    outcomes = publisher.publish_once()
+    assert [(o.witness, o.cosigned) for o in outcomes] == [(n, True) for n in NAMES]
+    note = ledger.checkpoint(lc)  # what GET /log/checkpoint serves
+    assert all(w.verifier.find(note) is not None for w in policy.witnesses)
+
+    witnesses[2].stop()  # the university's witness goes down
+    _grow(lc, "b", 4)
+    outcomes = {o.witness: o for o in publisher.publish_once()}
+    publisher.close()
+    assert outcomes["camara"].cosigned and outcomes["colegio"].cosigned
+    assert not outcomes["universidad"].cosigned
+    assert "unreachable" in outcomes["universidad"].message
+    note = ledger.checkpoint(lc)
+    found = {w.name: w.verifier.find(note) for w in policy.witnesses}
+    assert found["camara"] and found["colegio"] and found["universidad"] is None
+
+    bundle = tmp_path / "bundle"
+    export_bundle(lc, bundle, policy=policy)
+    assert (bundle / POLICY_FILE).read_text() == policy.text
+    result = verify_bundle(bundle, ledger.vkey(lc), policy=policy.text)
+    assert result.ok, result.problem
+    assert "witnessed by camara, colegio" in result.summary
+
+    everyone = policy_text(witnesses, ledger.vkey(lc), threshold="all")
+    strict = verify_bundle(bundle, ledger.vkey(lc), policy=everyone)
+    assert not strict.ok
+    assert "do not satisfy the policy" in strict.problem and "universidad" in strict.problem
+
+    runner = CliRunner()
+    (tmp_path / "strict.policy").write_text(everyone)
+    cli = runner.invoke(audit_app, ["verify", str(bundle), "--key", str(lc.data_dir / "log.vkey"),
+                                    "--policy", str(tmp_path / "strict.policy")])
+    assert cli.exit_code == 1 and "do not satisfy" in cli.output
+    cli = runner.invoke(audit_app, ["verify", str(bundle), "--key", str(lc.data_dir / "log.vkey")])
+    assert cli.exit_code == 0, cli.output  # the bundle's own policy, with a warning
+    assert "witnessed by camara, colegio" in cli.output
+
+
+def test_the_client_adopts_the_size_a_409_returns(lc, witnesses):
+    policy = parse_policy(policy_text(witnesses, ledger.vkey(lc)))
+    _grow(lc, "a", 5)
+    publisher = CheckpointPublisher(lc, policy)
+    publisher.publish_once()
+    publisher.close()
+    _grow(lc, "b", 3)
+    checkpoint = ledger.latest_checkpoint(lc)
+    witness: Witness = policy.witnesses[0]
+    client = WitnessClient(witness)  # knows nothing: starts from old 0, as after a restart
+    result = client.submit(checkpoint.note, checkpoint.size,
+                           lambda a, b: ledger.consistency_path(lc, a, b))
+    client.close()
+    assert result.attempts == 2 and client.known_size == checkpoint.size
+    assert witness.verifier.find(checkpoint.note + result.cosignature.line + "\n")
+
+
+def test_a_split_view_is_refused_by_the_witnesses_and_reported(tmp_path, monkeypatch,
+                                                                witnesses, lc):
+    """The operator keeps a second database with another history under the same key and
+    origin, to show it to some people. The witnesses saw the first history, so they refuse
+    the second, and verify --policy reports its export as not witnessed."""
+    honest_policy = parse_policy(policy_text(witnesses, ledger.vkey(lc)))
+    _grow(lc, "a", 4)
+    publisher = CheckpointPublisher(lc, honest_policy)
+    assert all(o.cosigned for o in publisher.publish_once())
+    publisher.close()
+
+    monkeypatch.setenv(SIGNING_KEY_ENV, str(lc.data_dir / SIGNING_KEY_FILE))
+    other = open_lifecycle(tmp_path / "second-db", origin=ledger.vkey(lc).split("+")[0])
+    assert ledger.vkey(other) == ledger.vkey(lc)
+    _grow(other, "z", 6)  # a different history from entry 0 on
+    publisher = CheckpointPublisher(other, honest_policy)
+    outcomes = publisher.publish_once()
+    publisher.close()
+    assert not any(o.cosigned for o in outcomes)
+    assert all("422" in o.message for o in outcomes), [o.message for o in outcomes]
+
+    bundle = tmp_path / "split"
+    export_bundle(other, bundle, policy=honest_policy)
+    result = verify_bundle(bundle, ledger.vkey(lc), policy=honest_policy.text)
+    assert not result.ok and "split view" in result.problem
+    other.engine.dispose()
+
+
+def test_an_entry_dated_after_its_cosignature_is_reported(tmp_path, witnesses, lc, clock):
+    """Entries post-dated by the operator: the witnesses cosigned a checkpoint containing them
+    before the time they claim."""
+    policy = parse_policy(policy_text(witnesses, ledger.vkey(lc)))
+    _grow(lc, "a", 2)
+    clock.now = datetime.now(timezone.utc) + timedelta(days=400)
+    _grow(lc, "late", 1)
+    bundle = tmp_path / "bundle"
+    export_bundle(lc, bundle, policy=policy)
+    result = verify_bundle(bundle, ledger.vkey(lc), policy=policy.text)
+    assert not result.ok
+    size = lc.log_size()
+    assert result.problem.startswith(f"entry {size - 1}: dated ")
+    assert "after witness" in result.problem
