@@ -13,9 +13,14 @@ from fastapi import APIRouter, Depends
 from api.deps import optional_user
 from api.routes import (
     documents,
+    exports,
+    keys,
     log,
+    me,
     networks,
     observations,
+    opendata,
+    organizations,
     proposals,
     reports,
     stages,
@@ -27,5 +32,10 @@ from api.schemas import problems
 # Every route checks a presented token (a bad one is a 401 even on a public read); the
 # dependency is cached per request, so routes that need a user do not look it up twice.
 api_router = APIRouter(dependencies=[Depends(optional_user)], responses=problems(401, 422))
-for module in (stages, users, networks, works, documents, observations, proposals, log, reports):
+for module in (stages, users, organizations, networks, works, documents, observations, proposals, log, reports,
+               keys):
+    api_router.include_router(module.router)
+for module in (me,):  # the caller's inbox and notification settings
+    api_router.include_router(module.router)
+for module in (opendata, exports):  # open data and downloads (DESIGN §6)
     api_router.include_router(module.router)
