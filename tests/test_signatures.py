@@ -320,3 +320,18 @@ def test_verify_names_a_signature_by_a_key_revoked_before_it(world, tmp_path):
     _forge(bundle, world, revoke_first)
     assert verify_bundle(bundle, published_key(world)).problem == (
         f"entry {revoked}: signoff.recorded: proof.key_id: key {rosa.key.key_id} was revoked")
+
+
+def test_the_engine_side_signer_for_the_demo_makes_counted_signed_sign_offs(world, tmp_path):
+    from lifecycle.evidence.signing import Ed25519Signer
+
+    world.lc.set_policy(actor=world.admin, network_id=world.network_id,
+                        require_member_signatures=True)
+    world.attach("feasibilityStudy")
+    proposal = world.propose("approve_design")
+    for name in ("rosa", "jorge", "ana"):
+        Ed25519Signer(world.lc, world.members[name]).signoff(
+            work_id=world.work_id, proposal_id=proposal.id, decision="approve")
+    assert world.apply(proposal.id).applied
+    result = verify_bundle(export(world, tmp_path), published_key(world))
+    assert result.ok, result.problem

@@ -156,3 +156,37 @@ class SigningCommands:
 def _member_only(actor) -> None:
     if actor.role != "member":
         raise Forbidden(f"signing keys are for network members; you are {actor.role}")
+
+
+class Ed25519Signer:
+    """A member signing through the engine directly with an Ed25519 key held in memory: what
+    `lifecycle demo` (and tests) use so that every demo sign-off is signed. The private key
+    never leaves this object; only its public key is registered."""
+
+    def __init__(self, lc, actor, private_key=None):
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        from lifecycle.evidence.ed25519 import public_key_bytes
+        from lifecycle.evidence.statement import b64url
+
+        self.lc, self.actor = lc, actor
+        self.private_key = private_key or Ed25519PrivateKey.generate()
+        self.key = lc.register_key(actor=actor, kind="ed25519",
+                                   public_key=b64url(public_key_bytes(self.private_key)))
+
+    def proof(self, statement: Statement) -> dict:
+        from lifecycle.evidence.statement import b64url
+
+        return {"kind": "ed25519", "key_id": self.key.key_id,
+                "signature": b64url(self.private_key.sign(statement.message()))}
+
+    def signoff(self, *, work_id: int, proposal_id: int, decision: str,
+                reason: str | None = None):
+        """Fetch a fresh statement, sign it and record the signed sign-off."""
+        statement = self.lc.signoff_statement(actor=self.actor, work_id=work_id,
+                                              proposal_id=proposal_id, decision=decision,
+                                              reason=reason)
+        return self.lc.record_signoff(actor=self.actor, work_id=work_id,
+                                      proposal_id=proposal_id, decision=decision,
+                                      reason=reason, statement=statement.as_dict(),
+                                      proof=self.proof(statement))
