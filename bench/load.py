@@ -1,7 +1,8 @@
 """Load benchmark of the HTTP API (not a test).
 
-Builds a demo-like dataset on SQLite in a temporary data folder, starts `lifecycle serve` on a
-free loopback port as a subprocess, and drives it with an asyncio/httpx load generator:
+Builds a demo-like dataset on SQLite in a temporary data folder (or, with --database-url, in
+PostgreSQL), starts `lifecycle serve [--workers N]` on a free loopback port as a subprocess, and
+drives it with an asyncio/httpx load generator:
 
 - baseline: GET /api/v1/ping, a constant answer through the same app, middleware and auth
   dependency — what the framework costs with no engine work;
@@ -12,6 +13,12 @@ Prints requests/s, p50 and p99 latency for each, and their ratios to the baselin
 
     python bench/load.py [--client wrk|httpx] [--seconds 5] [--requests 2000] [--writes 500]
                          [--concurrency 16] [--rounds 5]
+                         [--database-url postgresql+psycopg://…/bench --workers 1,2]
+
+With several worker counts (`--workers 1,2`) each gets its own server, one after the other, on
+the same dataset (and its own works to sign off), so the rows show how reads and writes scale
+with worker processes. The PostgreSQL database's tables are dropped first: give it a database of
+its own.
 
 The load generator shares the machine's two cores with the server, so it must be cheap: with
 `wrk` (Debian's package, C) the figures are the server's; the pure-Python httpx client costs
@@ -40,9 +47,12 @@ import httpx
 from lifecycle.bootstrap import init, open_lifecycle
 from lifecycle.service import Lifecycle
 
-SECTORS = ["civil_society", "private_sector", "professional_association", "academia",
-           "government"]
+# A member organization of each sector (the government sector is the public entity itself).
+MEMBER_KINDS = {"civil_society": "association", "private_sector": "association",
+                "professional_association": "association", "academia": "university"}
+SECTORS = list(MEMBER_KINDS)
 ENTITY = "Gobierno Regional de Lambayeque"
+ENTITY_RUC = "20479569861"
 
 
 def free_port() -> int:
@@ -56,20 +66,25 @@ def build_dataset(lc: Lifecycle, works: int, members: int) -> dict:
     and an open approve_design proposal. Returns the ids and tokens the load needs."""
     admin = lc.authenticate_token(init(lc))
     network = lc.create_network(actor=admin, name="Red de Integridad Lambayeque",
-                                region="Lambayeque")
+                                regions=["Lambayeque"])
+    entity = lc.create_organization(actor=admin, name=ENTITY, kind="public_entity",
+                                    sector="government", tax_id=ENTITY_RUC, region="Lambayeque")
     _, official_token = lc.create_user(actor=admin, username="oficial", role="official",
-                                       entity=ENTITY)
+                                       organization_id=entity.id)
     official = lc.authenticate_token(official_token)
     member_tokens = []
     for i in range(members):
+        sector = SECTORS[i % len(SECTORS)]
+        organization = lc.create_organization(actor=admin, name=f"Organización {i}",
+                                              kind=MEMBER_KINDS[sector], sector=sector)
         info, token = lc.create_user(actor=admin, username=f"miembro{i:03}", role="member")
         lc.add_member(actor=admin, network_id=network.id, user_id=info.id,
-                      organization=f"Organización {i}", sector=SECTORS[i % len(SECTORS)])
+                      organization_id=organization.id)
         member_tokens.append(token)
     targets = []
     for i in range(works):
         work = lc.register_work(actor=official, code=f"LAM-2026-{i:04}",
-                                title=f"Obra pública {i}", entity=None, region="Lambayeque",
+                                title=f"Obra pública {i}", region="Lambayeque",
                                 network_id=network.id, reference_amount="1500000.00")
         lc.attach_document(actor=official, work_id=work.id, kind="feasibilityStudy",
                            title="Estudio de factibilidad", filename="estudio.pdf",
@@ -80,11 +95,14 @@ def build_dataset(lc: Lifecycle, works: int, members: int) -> dict:
     return {"targets": targets, "member_tokens": member_tokens}
 
 
-def start_server(data_dir: Path, port: int) -> subprocess.Popen:
+def start_server(data_dir: Path, port: int, url: str | None = None,
+                 workers: int = 1) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k != "LIFECYCLE_DATABASE_URL"}
+    if url:
+        env["LIFECYCLE_DATABASE_URL"] = url
     command = [sys.executable, "-c", "from lifecycle.cli import app; app()", "serve",
                "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port),
-               "--no-access-log"]
+               "--no-access-log", "--workers", str(workers)]
     log = open(data_dir.parent / "serve.log", "wb")
     server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
@@ -186,11 +204,16 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
 
 
-def report_wrk(rows: dict[str, list[dict]], args) -> None:
+def setting(args, workers: int) -> str:
+    backend = "PostgreSQL" if args.database_url else "SQLite"
+    return f"{backend}, {workers} uvicorn worker{'s' if workers > 1 else ''}"
+
+
+def report_wrk(rows: dict[str, list[dict]], args, workers: int) -> None:
     """Per scenario: requests summed over rounds, the rate over the whole time, and the
     median over rounds of each round's p50 and p99."""
     print(f"lifecycle API load (wrk, {args.concurrency} connections, {args.rounds} rounds × "
-          f"{args.seconds:g} s) — SQLite, one uvicorn worker, {args.works} works, "
+          f"{args.seconds:g} s) — {setting(args, workers)}, {args.works} works, "
           f"{args.members} members")
     header = f"{'scenario':<22}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}" \
              f"{'req/s vs base':>15}{'p99 vs base':>13}"
@@ -212,66 +235,100 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="reads, and baseline pings")
     parser.add_argument("--writes", type=int, default=500, help="sign-off writes")
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--works", type=int, default=550,
-                        help="the first 50 are read, the others signed off")
+    parser.add_argument("--works", type=int, default=None,
+                        help="the first 50 are read, the others signed off (default: 50 plus "
+                             "--writes per worker count)")
     parser.add_argument("--members", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--client", choices=["wrk", "httpx"],
                         default="wrk" if shutil.which("wrk") else "httpx")
     parser.add_argument("--seconds", type=int, default=5, help="per scenario and round "
                                                                    "(wrk)")
+    parser.add_argument("--database-url", default=None,
+                        help="PostgreSQL instead of SQLite (its tables are dropped first)")
+    parser.add_argument("--workers", default="1",
+                        help="uvicorn worker processes; a list (1,2) runs one server after "
+                             "the other")
     args = parser.parse_args()
+    worker_counts = [int(n) for n in args.workers.split(",")]
+    if args.works is None:
+        args.works = 50 + args.writes * len(worker_counts)
 
     with tempfile.TemporaryDirectory(prefix="lifecycle-bench-") as tmp:
         data_dir = Path(tmp) / "data"
-        lc = open_lifecycle(data_dir, url=f"sqlite:///{data_dir / 'lifecycle.db'}")
+        if args.database_url:
+            reset_database(args.database_url)
+        lc = open_lifecycle(data_dir, url=args.database_url or
+                            f"sqlite:///{data_dir / 'lifecycle.db'}")
         dataset = build_dataset(lc, args.works, args.members)
         lc.engine.dispose()
-        port = free_port()
-        server = start_server(data_dir, port)
-        try:
-            base_url = f"http://127.0.0.1:{port}"
-            # Reads and writes touch different works: a proposal gathers a handful of
-            # sign-offs in real life, not thousands, and the read set should not grow heavier
-            # round after round because the write scenario keeps signing the same proposals.
-            read_targets = dataset["targets"][:50]
-            targets = dataset["targets"][50:] or read_targets
-            pings = [("GET", "/api/v1/ping", {})] * args.requests
-            reads = [("GET", f"/api/v1/works/{work_id}", {})
-                     for (work_id, _), _i in zip(cycle(read_targets), range(args.requests))]
-            signers = cycle(dataset["member_tokens"])
-            writes = [("POST", f"/api/v1/works/{work_id}/proposals/{proposal_id}/signoffs",
-                       {"json": {"decision": "approve"},
-                        "headers": {"Authorization": f"Bearer {next(signers)}"}})
-                      for (work_id, proposal_id), _i in zip(cycle(targets), range(args.writes))]
-            asyncio.run(run_load(base_url, pings[:100], args.concurrency, 200))  # warm-up
-            scenarios = {"baseline GET /ping": (pings, 200), "GET /works/{id}": (reads, 200),
-                         "POST …/signoffs": (writes, 201)}
-            if args.client == "wrk":
-                rows = {name: [] for name in scenarios}
-                for _round in range(args.rounds):
-                    for name, (requests, _status) in scenarios.items():
-                        rows[name].append(run_wrk(base_url, requests[:1000], args.seconds,
-                                                  args.concurrency, Path(tmp)))
-                report_wrk(rows, args)
-                return
-            # Interleave the scenarios in rounds, so that a change in the machine's load
-            # during the run weighs on the baseline as much as on the endpoints it is beside.
-            results = {name: (0.0, []) for name in scenarios}
-            for round_ in range(args.rounds):
-                for name, (requests, status) in scenarios.items():
-                    share = requests[round_::args.rounds]
-                    wall, latencies = asyncio.run(run_load(base_url, share, args.concurrency,
-                                                           status))
-                    results[name] = (results[name][0] + wall, results[name][1] + latencies)
-        except SystemExit:
-            print((Path(tmp) / "serve.log").read_text(errors="replace")[-3000:], file=sys.stderr)
-            raise
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        write_targets = dataset["targets"][50:]
+        share = max(1, len(write_targets) // len(worker_counts))
+        for run, workers in enumerate(worker_counts):
+            dataset["write_targets"] = write_targets[run * share:(run + 1) * share]
+            run_server(args, Path(tmp), data_dir, dataset, workers)
 
-    print(f"lifecycle API load — SQLite, one uvicorn worker, {args.concurrency} concurrent "
+
+def reset_database(url: str) -> None:
+    from sqlalchemy import text
+    from sqlmodel import SQLModel
+
+    from lifecycle.db import make_engine
+
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        SQLModel.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+
+
+def run_server(args, tmp: Path, data_dir: Path, dataset: dict, workers: int) -> None:
+    """One server with `workers` processes: every scenario, and its report."""
+    port = free_port()
+    server = start_server(data_dir, port, args.database_url, workers)
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        # Reads and writes touch different works: a proposal gathers a handful of
+        # sign-offs in real life, not thousands, and the read set should not grow heavier
+        # round after round because the write scenario keeps signing the same proposals.
+        read_targets = dataset["targets"][:50]
+        targets = dataset["write_targets"] or read_targets
+        pings = [("GET", "/api/v1/ping", {})] * args.requests
+        reads = [("GET", f"/api/v1/works/{work_id}", {})
+                 for (work_id, _), _i in zip(cycle(read_targets), range(args.requests))]
+        signers = cycle(dataset["member_tokens"])
+        writes = [("POST", f"/api/v1/works/{work_id}/proposals/{proposal_id}/signoffs",
+                   {"json": {"decision": "approve"},
+                    "headers": {"Authorization": f"Bearer {next(signers)}"}})
+                  for (work_id, proposal_id), _i in zip(cycle(targets), range(args.writes))]
+        asyncio.run(run_load(base_url, pings[:100], args.concurrency, 200))  # warm-up
+        scenarios = {"baseline GET /ping": (pings, 200), "GET /works/{id}": (reads, 200),
+                     "POST …/signoffs": (writes, 201)}
+        if args.client == "wrk":
+            rows = {name: [] for name in scenarios}
+            for _round in range(args.rounds):
+                for name, (requests, _status) in scenarios.items():
+                    rows[name].append(run_wrk(base_url, requests[:1000], args.seconds,
+                                              args.concurrency, tmp))
+            report_wrk(rows, args, workers)
+            return
+        # Interleave the scenarios in rounds, so that a change in the machine's load
+        # during the run weighs on the baseline as much as on the endpoints it is beside.
+        results = {name: (0.0, []) for name in scenarios}
+        for round_ in range(args.rounds):
+            for name, (requests, status) in scenarios.items():
+                share = requests[round_::args.rounds]
+                wall, latencies = asyncio.run(run_load(base_url, share, args.concurrency,
+                                                       status))
+                results[name] = (results[name][0] + wall, results[name][1] + latencies)
+    except SystemExit:
+        print((tmp / "serve.log").read_text(errors="replace")[-3000:], file=sys.stderr)
+        raise
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    print(f"lifecycle API load — {setting(args, workers)}, {args.concurrency} concurrent "
           f"clients, {args.works} works, {args.members} members")
     header = f"{'scenario':<22}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}" \
              f"{'req/s vs base':>15}{'p50 vs base':>13}"
