@@ -17,7 +17,6 @@ from fastapi.responses import Response
 from api.deps import LifecycleDep
 from api.schemas import MAX_ID, problems
 from api.web.i18n import Formats, language, translations
-from api.web.pages import people
 from api.web.words import Words
 from lifecycle.opendata.tables import (
     CSV_MEDIA_TYPE,
@@ -135,6 +134,8 @@ def stalled_xlsx(request: Request, lc: LifecycleDep):
 
 
 def _history(request: Request, lc: Lifecycle, work_id: int, fmt: Format) -> Response:
+    from api.web.pages import people  # here: api.web.pages imports the API routers
+
     work = lc.get_work(work_id)  # 404 for an unknown work
     network = lc.get_network(work.network_id)
     words = _words(request)
