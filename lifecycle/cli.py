@@ -11,7 +11,9 @@ from rich.console import Console
 
 from lifecycle.audit.cli import audit_app
 from lifecycle.witness_cli import witness_app
+from lifecycle.sign_cli import sign_app
 from lifecycle.errors import LifecycleError
+from lifecycle.opendata.cli import export_app, import_app
 
 # The engine (SQLAlchemy and the rest) is imported inside the commands that open it, so that
 # `lifecycle audit verify` and `replay`, which need only the bundle, start quickly and small.
@@ -21,7 +23,10 @@ app = typer.Typer(help="lifecycle: public works under civil-society oversight.",
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(export_app, name="export")  # export ocds (DESIGN §6)
+app.add_typer(import_app, name="import")  # import seace
 app.add_typer(witness_app, name="witness")
+app.add_typer(sign_app, name="sign")  # a member's Ed25519 key (DESIGN §4.3)
 err = Console(stderr=True)
 
 
@@ -163,7 +168,8 @@ def worker(data_dir: Optional[Path] = DataDir,
 @users_app.command("add")
 def users_add(username: str,
               role: str = typer.Option(..., help="admin, official, member or auditor"),
-              entity: Optional[str] = typer.Option(None, help="The official's public entity."),
+              organization: Optional[int] = typer.Option(
+                  None, help="Organization id (for an official: its public entity)."),
               password: Optional[str] = typer.Option(None, help="Web password."),
               data_dir: Optional[Path] = DataDir):
     """Add a user; prints its API token once, alone on the last line."""
@@ -172,7 +178,8 @@ def users_add(username: str,
 
     lc = open_lifecycle(_data_dir(data_dir))
     try:
-        user, token = lc.create_user(actor=SYSTEM, username=username, role=role, entity=entity,
+        user, token = lc.create_user(actor=SYSTEM, username=username, role=role,
+                                     organization_id=organization,
                                      password=password)
     except LifecycleError as exc:
         err.print(f"[red]error:[/red] {exc.message}")

@@ -830,7 +830,8 @@ class Lifecycle(SigningCommands):
                     f"work {work.code} is at version {work.version}, not {if_match}")
             proposal = work.proposal(proposal_id)
             network = tx.network(work.network_id)
-            results, target = decide.transition(work, network, proposal, tx.at_dt)
+            results, target = decide.transition(work, network, proposal, tx.at_dt,
+                                                guards=evaluate)
             verdicts = [r.as_dict() for r in results]
             if target is None:
                 entry = tx.emit("transition.refused", actor, {

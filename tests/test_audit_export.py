@@ -16,7 +16,8 @@ from lifecycle.cli import app
 from lifecycle.log.merkle import MemoryNodeStore, leaf_hash, root
 from lifecycle.log.note import VKEY_FILE, verify_checkpoint
 
-AWARD = {"supplier": "Consorcio Vial Norte", "amount": "12000000.00", "bidders": 3}
+AWARD = {"supplier": {"name": "Consorcio Vial Norte", "tax_id": "20100070970"},
+         "amount": "12000000.00", "bidders": 3}
 
 
 def run_history(world) -> None:

@@ -21,13 +21,14 @@ from lifecycle.errors import LifecycleError
 from lifecycle.log.merkle import StreamingRoot, leaf_hash
 from lifecycle.states import TRIGGERS
 from lifecycle.validation import DECISIONS
-from tests.conftest import BACKENDS, Clock, build_world, make_lifecycle
+from tests.conftest import BACKENDS, SUPPLIER, Clock, build_world, make_lifecycle
 
 KINDS = ("feasibilityStudy", "technicalSpecifications", "budgetApproval", "evaluationReports",
          "contractSigned", "completionCertificate", "cancellationDetails")
 MEMBERS = ("rosa", "jorge", "ana", "luis", "carmen")
 AWARDS = st.none() | st.fixed_dictionaries({
-    "supplier": st.sampled_from(["Constructora Andina S.A.C.", "Cámara de Comercio de Lambayeque"]),
+    "supplier": st.sampled_from([SUPPLIER, {"name": "Consorcio Vial Norte",
+                                            "tax_id": "20131312955"}]),
     "amount": st.sampled_from(["9000000.00", "12500000.00", "14000000.00"]),
     "bidders": st.integers(1, 4)})
 
@@ -40,7 +41,7 @@ def make_machine(backend: str):
             self.clock = Clock()
             self.lc = make_lifecycle(self.folder, backend, self.clock)
             self.world = build_world(self.lc, self.clock)
-            self.other = self.world.user("otro", "official", "Municipalidad de Chiclayo")
+            self.other = self.world.other_official()
             self.outsider = self.world.user("extrano", "member")
 
         def teardown(self):
@@ -128,6 +129,28 @@ def make_machine(backend: str):
                 actor=self.world.admin, network_id=self.world.network_id,
                 user_id=self.world.members[name].id))
 
+        @rule(name=st.sampled_from(MEMBERS))
+        def rejoin(self, name):
+            """Leave-and-rejoin: a new membership, whose earlier approvals never revive."""
+            member = self.world.members[name]
+            organization = self.lc.get_network(self.world.network_id).member(
+                member.id).organization_id
+            self.run(lambda: self.lc.add_member(
+                actor=self.world.admin, network_id=self.world.network_id, user_id=member.id,
+                organization_id=organization))
+
+        @rule(name=st.sampled_from(MEMBERS), observation_id=st.integers(1, 3),
+              accept=st.booleans())
+        def judge_answer(self, name, observation_id, accept):
+            self.run(lambda: self.lc.judge_answer(
+                actor=self.world.members[name], work_id=self.world.work_id,
+                observation_id=observation_id, accept=accept, reason="not enough"))
+
+        @rule(hours=st.integers(1, 48))
+        def clock_steps_back(self, hours):
+            """The service's clock jumps back: the log's time must not."""
+            self.clock.advance(hours=-hours)
+
         @rule(min_approvals=st.integers(1, 4), min_sectors=st.integers(1, 3))
         def policy(self, min_approvals, min_sectors):
             self.run(lambda: self.lc.set_policy(
@@ -156,7 +179,7 @@ def make_machine(backend: str):
             if not hasattr(self, "lc"):
                 return
             problems, size = check_database(self.lc)
-            assert problems == []
+            assert problems == []  # includes: every entry legal when replayed
             streaming = StreamingRoot()
             for raw in self.lc.entries(limit=size):
                 streaming.add(leaf_hash(raw))

@@ -16,8 +16,7 @@ from sqlmodel import Session
 from lifecycle.db import LogEntry, LogHead, MerkleNode, NetworkRow, User, WorkRow
 from lifecycle.log.canonical import CanonicalError, check_canonical
 from lifecycle.log.merkle import leaf_hash, nodes_to_store_on_append
-from lifecycle.model import State
-from lifecycle.reducer import ReplayError, apply
+from lifecycle.reducer import ReplayError
 
 BATCH = 2000
 
@@ -50,7 +49,12 @@ def check_database(lc, *, progress: bool = False) -> tuple[list[str], int]:
 
 
 def _walk(session: Session, total: int, progress: bool):
-    state = State()
+    # The replayer judges every entry with the live service's decision code while it
+    # rebuilds the state (DESIGN §5: "every entry legal").
+    from lifecycle.audit.replay import Replayer
+
+    replayer = Replayer()
+    state = replayer.state
     frontier: list[bytes] = []
     prev = "0" * 64
     with Progress(disable=not progress, transient=True) as bar:
@@ -78,9 +82,11 @@ def _walk(session: Session, total: int, progress: bool):
                 if entry.get("prev") != prev:
                     return state, frontier, f"entry {seq}: prev does not match entry {seq - 1}"
                 try:
-                    apply(state, entry)
+                    replayer.feed(entry)
                 except ReplayError as exc:
                     return state, frontier, f"entry {seq}: {exc}"
+                if replayer.illegal:
+                    return state, frontier, str(replayer.illegal[0])
                 state.head = leaf.hex()
                 frontier, nodes = nodes_to_store_on_append(frontier, seq, leaf)
                 for level, idx, h in nodes:

@@ -38,6 +38,8 @@ from lifecycle.audit.verify import (
     decode_verified,
     prev_reason,
 )
+from lifecycle import permissions as may
+from lifecycle.audit.judge import judge, who
 from lifecycle.guards import GuardState, approval_tally, evaluate
 from lifecycle.log.canonical import CanonicalError, parse_time
 from lifecycle.log.merkle import StreamingRoot
@@ -48,17 +50,21 @@ from lifecycle.states import destination
 
 @dataclass(frozen=True)
 class Illegal:
-    """A stage change that was not legal when it was made: one failing guard."""
+    """An entry that was not legal when it was made: one failing rule. For a stage change,
+    `trigger` and `work_id` say which; for any other entry, `trigger` is the entry's type."""
 
     seq: int
     trigger: str
-    work_id: int
+    work_id: int | None
     guard: str
     message: str
+    entry_type: str = "transition.applied"
 
     def __str__(self) -> str:
-        return (f"entry {self.seq}: {self.trigger} of work {self.work_id} not allowed: "
-                f"{self.guard}: {self.message}")
+        if self.entry_type == "transition.applied":
+            return (f"entry {self.seq}: {self.trigger} of work {self.work_id} not allowed: "
+                    f"{self.guard}: {self.message}")
+        return f"entry {self.seq}: {self.entry_type} not allowed: {self.guard}: {self.message}"
 
 
 def _when(at: str) -> str:
@@ -77,14 +83,29 @@ class Replayer:
         self.transitions = 0
         self.work_id = work_id
         self.timeline: list[str] = []
+        self.last_at = ""
 
     def feed(self, entry: dict) -> None:
         """Apply one entry; ReplayError when it cannot apply to the state before it."""
         data = entry["data"]
         seq = entry["seq"]
         verdicts = None
-        if entry["type"] == "transition.applied":
+        kind = entry["type"]
+        if isinstance(entry.get("at"), str) and entry["at"] < self.last_at:
+            self._report(entry, "time", f"{entry['at']} is earlier than the previous entry's "
+                                        f"{self.last_at}")
+        self.last_at = max(self.last_at, entry.get("at") or "")
+        if kind == "transition.applied":
             verdicts = self._judge(entry, data)
+        else:
+            try:
+                at = parse_time(entry["at"])
+            except (CanonicalError, KeyError, TypeError, ValueError):
+                at = None
+            for refusal in judge(self.state, entry, at):
+                self._report(entry, refusal.rule, refusal.message)
+            if kind == "transition.refused":
+                self._check_refusal_verdicts(entry, data)
         watched = self.work_id is not None and data.get("work_id") == self.work_id
         registered = entry["type"] == "work.registered"
         # Described against the state the entry was judged on, except a registration, which
@@ -102,6 +123,28 @@ class Replayer:
             self.timeline.append(f"entry {seq}  {_when(entry['at'])}  {self._who(entry)}  {line}")
 
     # ------------------------------------------------------------------ judging
+    def _report(self, entry: dict, rule: str, message: str) -> None:
+        self.illegal.append(Illegal(entry["seq"], entry["type"], entry["data"].get("work_id"),
+                                    rule, message, entry["type"]))
+
+    def _check_refusal_verdicts(self, entry: dict, data: dict) -> None:
+        """A refusal must be one the guards gave: its verdicts equal the recomputed ones."""
+        work = self.state.works.get(data.get("work_id"))
+        pid = data.get("proposal_id")
+        proposal = work.proposal(pid) if work is not None and type(pid) is int else None
+        network = self.state.networks.get(work.network_id) if work is not None else None
+        if proposal is None or network is None or proposal.status != "open":
+            return
+        try:
+            results = evaluate(GuardState(work, network), proposal, network.policy,
+                               parse_time(entry["at"]))
+        except (CanonicalError, KeyError, TypeError, ValueError, AttributeError):
+            return
+        if [r.as_dict() for r in results] != data.get("guards"):
+            self._report(entry, "verdicts", "the recorded verdicts differ from the guards' own")
+        elif not any(not r.ok for r in results):
+            self._report(entry, "verdicts", "every guard holds: the change was not refused by "
+                                            "them")
 
     def _judge(self, entry: dict, data: dict) -> list | None:
         """Re-run the guards of an applied transition; record every reason it was illegal.
@@ -139,20 +182,23 @@ class Replayer:
             results = []
             problems.append(("guards", f"could not be evaluated: {exc!r}"))
         problems += [(r.guard, r.message) for r in results if not r.ok]
+        if results and not problems and [r.as_dict() for r in results] != data.get("guards"):
+            problems.append(("verdicts", "the recorded verdicts differ from the recomputed ones"))
         for guard, message in problems:
             self.illegal.append(Illegal(seq, str(trigger), work.id, guard, message))
         return results
 
     def _permission(self, actor: dict, work: Work) -> list[tuple[str, str]]:
-        """Only an official of the work's entity (or the system itself) applies a proposal."""
-        if actor.get("role") == "system" and actor.get("id") == "system":
-            return []
-        user = self.state.users.get(actor.get("id"))
-        if user is None or user.role != "official" or actor.get("role") != "official":
+        """Only an official of the work's entity (or the system itself) applies a proposal:
+        the live service's own predicate (lifecycle.permissions)."""
+        person, refusals = who(self.state, actor)
+        if person is None:
+            return [(r.rule, r.message) for r in refusals]
+        if person.role not in ("official", "system"):
             return [("permission", f"user {actor.get('id')!r} is not an official")]
-        if user.entity != work.entity:
-            return [("permission", f"{user.username} acts for {user.entity}; the work belongs "
-                                   f"to {work.entity}")]
+        if not may.is_official_of(person, work):
+            return [("permission", f"{person.username} acts for {person.entity}; the work "
+                                   f"belongs to {work.entity}")]
         return []
 
     # ------------------------------------------------------------------ timeline
