@@ -43,7 +43,29 @@ def audit_context(page: Page) -> dict:
     vkey_path = Path(lc.data_dir) / VKEY_FILE
     return {"size": size, "root": root.hex(), "checkpoint": checkpoint,
             "checkpoint_error": checkpoint_error,
-            "vkey": vkey_path.read_text().strip() if vkey_path.exists() else None}
+            "vkey": vkey_path.read_text().strip() if vkey_path.exists() else None,
+            **witness_context(checkpoint)}
+
+
+def witness_context(checkpoint: str | None) -> dict:
+    """Who cosigned the checkpoint shown, by the operator's witness policy (DESIGN §4.4)."""
+    from datetime import datetime, timezone
+
+    from lifecycle.evidence.policy import PolicyError, configured_policy
+    from lifecycle.evidence.witness_audit import WitnessAuditError, witness_report
+
+    try:
+        policy = configured_policy()
+        report = witness_report(policy, checkpoint) if policy and checkpoint else None
+    except (PolicyError, WitnessAuditError):
+        report = None
+    if report is None or not policy.witnesses:
+        return {"witnessed": None}
+    return {"witnessed": {
+        "witnesses": [{"name": name, "at": None if at is None else
+                       datetime.fromtimestamp(at, timezone.utc)} for name, at in report.times],
+        "quorum_met": report.satisfied, "signed": len(report.signed),
+        "total": len(policy.witnesses)}}
 
 
 @router.get("/audit")
@@ -63,7 +85,7 @@ def download_bundle(request: Request):
     workdir = Path(tempfile.mkdtemp(prefix="lifecycle-export-"))
     try:
         folder = workdir / "lifecycle-log"
-        size = export_bundle(lifecycle_of(request), folder).size
+        size = export_bundle(lifecycle_of(request), folder, ask_witnesses=False).size
         archive = workdir / "bundle.tar.gz"
         with tarfile.open(archive, "w:gz") as tar:
             tar.add(folder, arcname=folder.name)

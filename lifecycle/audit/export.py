@@ -94,11 +94,11 @@ def write_bundle_files(directory: Path, *, origin: str, size: int, root: bytes,
         + "\n", "utf-8")
 
 
-def witnessed_checkpoint(lc, policy: Policy | None) -> str:
+def witnessed_checkpoint(lc, policy: Policy | None, ask_witnesses: bool = True) -> str:
     """The note of the log as committed now with its cosignatures; when a policy is given
-    and its quorum is not met yet, the witnesses are asked once first."""
+    and its quorum is not met yet, the witnesses are asked once first (if `ask_witnesses`)."""
     checkpoint = ledger.latest_checkpoint(lc)
-    if policy is None or not policy.witnesses:
+    if policy is None or not policy.witnesses or not ask_witnesses:
         return checkpoint.cosigned_note
     signed = {w.name for w in policy.witnesses
               if any(vkey == w.vkey for vkey, _ in checkpoint.cosignatures)}
@@ -125,17 +125,20 @@ def _prepare(directory: Path) -> None:
 
 
 def export_bundle(lc, directory, *, progress: bool = False,
-                  policy: Policy | None | bool = True) -> ExportResult:
+                  policy: Policy | None | bool = True, ask_witnesses: bool = True
+                  ) -> ExportResult:
     """Write the bundle of the log as committed now into `directory` (new or empty).
     `policy`: the witness policy to ship and collect cosignatures for; True (the default)
-    means $LIFECYCLE_WITNESS_POLICY, if set."""
+    means $LIFECYCLE_WITNESS_POLICY, if set. `ask_witnesses=False` ships the cosignatures
+    the worker collected so far without contacting any witness (for anonymous web
+    downloads, which must not make this server send requests on their behalf)."""
     directory = Path(directory)
     _prepare(directory)
     if policy is True:
         policy = configured_policy()
     vkey = (Path(lc.data_dir) / DATA_VKEY_FILE).read_text("ascii")
     # signs the current head unless it is already signed; cosigned if witnesses answer
-    note = witnessed_checkpoint(lc, policy or None)
+    note = witnessed_checkpoint(lc, policy or None, ask_witnesses)
     origin, size, signed_root = verify_checkpoint(note, vkey)
 
     partial = directory / f".{ENTRIES_FILE}.partial"

@@ -32,6 +32,7 @@ class WitnessReport:
     quorum: str  # the rule, in words
     satisfied: bool
     first: tuple[str, int] | None  # (witness, POSIX time) of the earliest cosignature
+    times: tuple[tuple[str, int | None], ...] = ()  # every policy witness, in policy order
 
     @property
     def summary(self) -> str:
@@ -68,12 +69,13 @@ def check_log_key(policy: Policy, verifier: Verifier) -> None:
 
 def witness_report(policy: Policy, note: str) -> WitnessReport:
     """Which policy witnesses validly cosigned `note`, and whether the quorum holds."""
-    signed, missing, first = [], [], None
+    signed, missing, first, times = [], [], None, []
     for witness in policy.witnesses:
         try:
             cosignature = witness.verifier.find(note)
         except NoteError as exc:
             raise WitnessAuditError(f"checkpoint: witness {witness.name}: {exc}") from None
+        times.append((witness.name, cosignature.timestamp if cosignature else None))
         if cosignature is None:
             missing.append(witness.name)
             continue
@@ -81,7 +83,7 @@ def witness_report(policy: Policy, note: str) -> WitnessReport:
         if first is None or cosignature.timestamp < first[1]:
             first = (witness.name, cosignature.timestamp)
     return WitnessReport(tuple(signed), tuple(missing), policy.describe_quorum(),
-                         policy.satisfied(set(signed)), first)
+                         policy.satisfied(set(signed)), first, tuple(times))
 
 
 def require_quorum(report: WitnessReport) -> None:
