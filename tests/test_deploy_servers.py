@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -25,9 +26,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lifecycle.bootstrap import init, open_lifecycle
+from sqlalchemy import update
+
+from lifecycle.bootstrap import open_lifecycle
+from lifecycle.db import User
 from lifecycle.log.note import SIGNING_KEY_FILE, VKEY_FILE
-from tests.conftest import MEMBER_PROFILES, PG_URL, reset_postgres
+from lifecycle.service import hash_token, utcnow
+from tests.conftest import PG_URL, Clock, build_world, reset_postgres
 
 pytestmark = pytest.mark.postgres
 
@@ -137,6 +142,15 @@ class Deployment:
                               capture_output=True, text=True, timeout=300)
 
 
+def _give_token(lc, actor) -> str:
+    """A fresh API token for a user the shared test world made (it keeps no tokens)."""
+    token = secrets.token_urlsafe(32)
+    with lc.engine.begin() as conn:
+        conn.execute(update(User.__table__).where(User.__table__.c.id == actor.id)
+                     .values(token_hash=hash_token(token)))
+    return token
+
+
 @pytest.fixture
 def deployment(tmp_path) -> Iterator[Deployment]:
     if not PG_URL:
@@ -144,34 +158,21 @@ def deployment(tmp_path) -> Iterator[Deployment]:
     reset_postgres(PG_URL)
     machine_a, machine_b = tmp_path / "machine-a", tmp_path / "machine-b"
     lc = open_lifecycle(machine_a, url=PG_URL)
-    admin_token = init(lc)
-    admin = lc.authenticate_token(admin_token)
-    network = lc.create_network(actor=admin, name="Red de Integridad Lambayeque",
-                                region="Lambayeque")
-    official, official_token = lc.create_user(actor=admin, username="oficial", role="official",
-                                              entity="Gobierno Regional de Lambayeque")
-    member_tokens = []
-    for username, organization, sector, constituencies in MEMBER_PROFILES:
-        member, token = lc.create_user(actor=admin, username=username, role="member")
-        lc.add_member(actor=admin, network_id=network.id, user_id=member.id,
-                      organization=organization, sector=sector, constituencies=constituencies)
-        member_tokens.append(token)
-    work = lc.register_work(actor=lc.authenticate_token(official_token), code="LAM-2026-001",
-                            title="Mejoramiento de la carretera Chiclayo–Ferreñafe", entity=None,
-                            region="Lambayeque", network_id=network.id,
-                            reference_amount="12500000.00", currency="PEN")
+    world = build_world(lc, Clock(utcnow()))
+    tokens = {name: _give_token(lc, actor) for name, actor in world.members.items()}
+    deployment = Deployment(_give_token(lc, world.admin), _give_token(lc, world.official),
+                            list(tokens.values()), world.work_id, [machine_a, machine_b],
+                            tmp=tmp_path)
     lc.engine.dispose()
     # The second machine gets the log's keys, as an operator copies them (never the database).
     machine_b.mkdir()
     for name in (SIGNING_KEY_FILE, VKEY_FILE):
         if (machine_a / name).exists():
             shutil.copy2(machine_a / name, machine_b / name)
-    world = Deployment(admin_token, official_token, member_tokens, work.id,
-                       [machine_a, machine_b], tmp=tmp_path)
     try:
-        yield world
+        yield deployment
     finally:
-        for server in world.servers:
+        for server in deployment.servers:
             server.stop()
 
 

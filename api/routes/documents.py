@@ -1,15 +1,14 @@
 """Documents of a work: uploaded by an official, stored by SHA-256, readable by anyone."""
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, UploadFile
-from fastapi.responses import FileResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse
 
 from api.deps import LifecycleDep, OfficialUser
+from api.document_response import stored_document_response
 from api.errors import BodyTooLarge
 from api.schemas import DocumentId, DocumentKind, DocumentOut, WorkId, problems
-from lifecycle.blobs import BlobContent
 from lifecycle.errors import NotFound
 
 router = APIRouter(prefix="/works/{work_id}/documents", tags=["documents"])
@@ -45,19 +44,3 @@ def download_document(work_id: WorkId, document_id: DocumentId, lc: LifecycleDep
     return stored_document_response(content, document.media_type, document.filename,
                                     {"ETag": f'"{document.sha256}"'})
 
-
-def stored_document_response(content: BlobContent, media_type: str, filename: str,
-                             headers: dict[str, str] | None = None) -> Response:
-    """The document as an attachment: the file itself from the data folder, or streamed chunk
-    by chunk from the database. Uploaded files are untrusted: never let a browser render them
-    as part of this site."""
-    headers = {**(headers or {}), "X-Content-Type-Options": "nosniff",
-               "Content-Security-Policy": "sandbox"}
-    if content.path is not None:
-        return FileResponse(content.path, media_type=media_type, filename=filename,
-                            headers=headers)
-    quoted = quote(filename)
-    headers["Content-Disposition"] = f"attachment; filename*=utf-8''{quoted}" \
-        if quoted != filename else f'attachment; filename="{filename}"'
-    headers["Content-Length"] = str(content.size)
-    return StreamingResponse(content.chunks(), media_type=media_type, headers=headers)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.routes.documents import stored_document_response
+from api.document_response import stored_document_response
 from api.web.diagram import stage_diagram
 from api.web.render import Page, lifecycle_of, safe_next
 from api.web.words import Person
