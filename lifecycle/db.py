@@ -55,6 +55,8 @@ class User(SQLModel, table=True):
     username: str = Field(index=True, unique=True)
     role: str
     entity: str | None = None
+    organization_id: int | None = Field(default=None, index=True)
+    person_id: str | None = Field(default=None, index=True)
     token_hash: str = Field(index=True, unique=True)
     password_hash: str | None = None
     created_at: str
@@ -65,6 +67,19 @@ class NetworkRow(SQLModel, table=True):
     id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     name: str
     region: str = Field(index=True)
+    state: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class OrganizationRow(SQLModel, table=True):
+    """Projection of organization.registered/updated; `name_key` is the normalized name, for
+    search and duplicate warnings only."""
+
+    __tablename__ = "organizations"
+    id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    name: str
+    name_key: str = Field(index=True)
+    tax_id: str | None = Field(default=None, index=True, unique=True)
+    kind: str
     state: str = Field(sa_column=Column(Text, nullable=False))
 
 
@@ -79,6 +94,7 @@ class WorkRow(SQLModel, table=True):
     stage: str = Field(index=True)
     version: int
     last_change_at: str
+    stage_entered_at: str = ""  # overdue is measured from it; a suspension never resets it
     state: str = Field(sa_column=Column(Text, nullable=False))
 
 
