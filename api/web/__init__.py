@@ -8,10 +8,11 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 
-from api.web import audit, forms, pages
+from api.web import audit, forms, inbox, keys, pages
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-STATIC_TYPES = {".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
+STATIC_TYPES = {".css": "text/css; charset=utf-8", ".svg": "image/svg+xml",
+                ".js": "text/javascript; charset=utf-8"}  # keys.js: member signatures
 
 web_router = APIRouter(include_in_schema=False)
 
@@ -28,6 +29,8 @@ def static_file(name: str):
 
 
 # forms first: its /works/new must win over the pages' /works/{work_id}.
+web_router.include_router(keys.router)  # /keys, before the pages' /works/{work_id}
 web_router.include_router(forms.router)
 web_router.include_router(audit.router)
+web_router.include_router(inbox.router)
 web_router.include_router(pages.router)

@@ -88,6 +88,18 @@ class Page:
         self.actor = current_actor(request)
         self.gettext = self.translations.gettext
 
+    def inbox(self):
+        """The reader's "Mis pendientes", computed at most once per request: the header's count
+        and the /pending page share it. None for readers with no inbox (public, admins)."""
+        if self.actor is None or self.actor.role not in ("member", "official"):
+            return None
+        if "lifecycle.pending" not in self.request.scope:
+            from lifecycle import pending
+
+            lc = lifecycle_of(self.request)
+            self.request.scope["lifecycle.pending"] = pending.load(lc, self.actor, lc.clock())
+        return self.request.scope["lifecycle.pending"]
+
     def here(self) -> str:
         query = self.request.url.query
         return self.request.url.path + (f"?{query}" if query else "")
@@ -97,7 +109,7 @@ class Page:
         base = {
             "request": self.request, "translations": self.translations, "lang": self.lang,
             "languages": LANGUAGES, "here": here, "fmt": self.fmt, "words": self.words,
-            "actor": self.actor, "csrf": self.session.csrf,
+            "actor": self.actor, "csrf": self.session.csrf, "inbox": self.inbox,
             "notices": [notice(self.words, key) for key in self.session.take_notices()],
         }
         html = ENV.get_template(template).render(**base, **context)
