@@ -56,7 +56,7 @@ def ocds_releases(request: Request, lc: LifecycleDep,
     return _json(feed.release_package(page, uri), headers)
 
 
-@router.get("/ocds/records/{ocid}", responses={**OCDS_PACKAGE, **problems(404)})
+@router.get("/ocds/records/{ocid:path}", responses={**OCDS_PACKAGE, **problems(404)})
 def ocds_record(request: Request, lc: LifecycleDep,
                 ocid: Annotated[str, Path(max_length=200)]):
     """An OCDS record package for one work: every release, the compiled release and the

@@ -11,7 +11,8 @@ is `<ocid>-<seq>`, its date the entry's `at`.
 | work.imported | planning (+ tender) | the same, from SEACE, at the stage the source shows |
 | document.attached | planningUpdate, tenderUpdate, awardUpdate or implementationUpdate | the document, with its SHA-256 and download URL, in the section of its stage |
 | transition.applied | by trigger (below) | the change, with the network's sign-offs as approval milestones |
-| valuation.reported | implementationUpdate | the valuation as an implementation transaction |
+| valuation.reported | implementationUpdate | the month's amount as a transaction, the cumulative progress as a reporting milestone |
+| milestone.recorded | tenderUpdate | bases integradas, apertura de ofertas, apelación: tender milestones |
 
 Triggers: approve_design → planningUpdate; publish_tender → tender; award → award; declare_void
 → tenderUpdate (tender unsuccessful); sign_contract → contract; amend → contractAmendment;
@@ -50,6 +51,12 @@ TRIGGER_NAMES = {  # how the published data names each decision (Spanish, like t
     "amend": "modificación del contrato",
 }
 
+AMENDMENT_NAMES = {"additional": "Adicional de obra", "deductive": "Deductivo de obra",
+                   "extension": "Ampliación de plazo"}
+TENDER_MILESTONES = {"bases_integrated": "Integración de las bases",
+                     "offers_opened": "Apertura de ofertas",
+                     "appeal_filed": "Recurso de apelación presentado",
+                     "appeal_resolved": "Recurso de apelación resuelto"}
 SECTOR_NAMES = {"government": "gobierno", "civil_society": "sociedad civil",
                 "private_sector": "sector privado",
                 "professional_association": "colegio profesional", "academia": "academia"}
@@ -325,12 +332,23 @@ def _transition(builder: ReleaseBuilder, entry, work: Work, ocid: str):
     return None
 
 
+def contract_amount(work: Work, award: Proposal) -> Decimal | None:
+    """The contract amount now: the award's, plus additional works, minus deductions."""
+    try:
+        total = Decimal(str((award.award or {}).get("amount")))
+    except InvalidOperation:
+        return None
+    for amendment in getattr(work, "amendments", []):
+        if amendment.amount and amendment.kind in ("additional", "deductive"):
+            change = Decimal(str(amendment.amount))
+            total += change if amendment.kind == "additional" else -change
+    return total
+
+
 def _amendment(entry, work: Work, proposal: Proposal, contract: dict, milestones, parties):
     details = getattr(proposal, "amendment", None) or {}
     kind = details.get("kind", "")
-    words = {"additional": "Adicional de obra", "deductive": "Deductivo de obra",
-             "extension": "Ampliación de plazo"}.get(kind, "Modificación")
-    description = words
+    description = AMENDMENT_NAMES.get(kind, "Modificación del contrato")
     if details.get("amount"):
         description += f" por {details['amount']} {work.currency}"
     if details.get("days"):
@@ -338,26 +356,58 @@ def _amendment(entry, work: Work, proposal: Proposal, contract: dict, milestones
     contract.update(milestones=milestones, amendments=[{
         "id": f"amendment-{proposal.id}", "date": entry["at"], "rationale": proposal.justification,
         "description": description}])
-    current = getattr(work, "contract_amount", None)
-    value = _value(current, work.currency) if current else None
+    award = _applied(work, "award")
+    value = _value(contract_amount(work, award), work.currency) if award else None
     if value:
         contract["value"] = value
     return ["contractAmendment"], {"contracts": [contract]}, parties
 
 
 def _valuation(builder: ReleaseBuilder, entry, work: Work, ocid: str):
+    """A monthly valuation: the month's amount as a transaction, the cumulative progress as a
+    reporting milestone of the implementation."""
     data = entry["data"]
     signed, award = _applied(work, "sign_contract"), _applied(work, "award")
     value = _value(data.get("amount"), work.currency)
     if signed is None or award is None or value is None:
         return None
-    period = data.get("period", str(entry["seq"]))
-    transaction = {"id": f"valuation-{period}", "source": "valorización", "date": entry["at"],
-                   "value": value}
+    key = data.get("valuation_id", entry["seq"])
+    period = data.get("period", "")
+    implementation = {
+        "transactions": [{"id": f"valuation-{key}", "source": f"valorización {period}".strip(),
+                          "date": entry["at"], "value": value}],
+        "milestones": [{
+            "id": f"valuation-{key}", "title": f"Valorización {period}".strip(),
+            "type": "reporting", "status": "met", "dateMet": entry["at"],
+            "description": f"Avance físico acumulado {data.get('physical_pct', '?')} %; "
+                           f"avance financiero acumulado {data.get('financial_pct', '?')} %"}],
+    }
+    document = work.document(data.get("document_id", 0)) if data.get("document_id") else None
+    if document is not None:
+        implementation["milestones"][0]["documents"] = [builder.document(work, document)]
     parties = builder.parties(work, entry["at"])
     return ["implementationUpdate"], {"contracts": [{
         "id": contract_id(ocid, signed.id), "awardID": award_id(ocid, award.id),
-        "implementation": {"transactions": [transaction]}}]}, parties
+        "implementation": implementation}]}, parties
+
+
+def _tender_milestone(builder: ReleaseBuilder, entry, work: Work, ocid: str):
+    """A tender milestone the official recorded (bases integradas, apertura de ofertas,
+    apelación): a met milestone of the tender, on the day it happened (Lima time)."""
+    data = entry["data"]
+    code = data.get("code", "")
+    day = str(data.get("date", ""))
+    milestone = {"id": f"tender-{data.get('milestone_id', entry['seq'])}",
+                 "title": TENDER_MILESTONES.get(code, code), "code": code,
+                 "type": "assessment" if code != "bases_integrated" else "engagement",
+                 "status": "met", "dateModified": entry["at"]}
+    if len(day) == 10:
+        milestone["dateMet"] = f"{day}T00:00:00-05:00"
+    document = work.document(data["document_id"]) if data.get("document_id") else None
+    if document is not None:
+        milestone["documents"] = [builder.document(work, document)]
+    return (["tenderUpdate"], {"tender": {"id": f"{ocid}-tender", "milestones": [milestone]}},
+            builder.parties(work, entry["at"]))
 
 
 _MAKERS = {
@@ -366,6 +416,7 @@ _MAKERS = {
     "document.attached": _document,
     "transition.applied": _transition,
     "valuation.reported": _valuation,
+    "milestone.recorded": _tender_milestone,
 }
 
 

@@ -71,14 +71,18 @@ class Feed:
                            chosen[-1].seq if chosen and more else None)
 
     def work(self, work_id: int) -> Work | None:
+        """A copy of the work as the log stands now (a later refresh may change the original)."""
         self.refresh()
-        return self._builder.state.works.get(work_id)
+        with self._lock:
+            work = self._builder.state.works.get(work_id)
+            return Work.from_dict(work.to_dict()) if work is not None else None
 
     def work_by_ocid(self, ocid: str) -> Work | None:
         self.refresh()
-        for work in self._builder.state.works.values():
-            if self.publication.ocid(work.code) == ocid:
-                return work
+        with self._lock:
+            for work in self._builder.state.works.values():
+                if self.publication.ocid(work.code) == ocid:
+                    return Work.from_dict(work.to_dict())
         return None
 
     def work_releases(self, work_id: int) -> list[dict]:
@@ -88,7 +92,9 @@ class Feed:
 
     def works(self) -> list[Work]:
         self.refresh()
-        return sorted(self._builder.state.works.values(), key=lambda w: w.id)
+        with self._lock:
+            return [Work.from_dict(w.to_dict())
+                    for w in sorted(self._builder.state.works.values(), key=lambda w: w.id)]
 
     def release_package(self, page: ReleasePage, uri: str) -> dict:
         return ocds.release_package(page.releases, self.publication, uri)
