@@ -308,4 +308,5 @@ def notice(words: Words, key: str) -> str:
         "signoff_block": _("Your block is recorded with its reason."),
         "signoff_withdraw": _("Your sign-off is withdrawn."),
         "proposal_applied": _("The stage change is applied."),
+        "key_revoked": _("The key is revoked: sign-offs it signs from now on are refused."),
     }.get(key, key)
