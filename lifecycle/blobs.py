@@ -10,7 +10,8 @@ whole in memory.
 Writes happen inside the write transaction of the entry that attaches the document (the caller
 passes it): on PostgreSQL the chunks commit or roll back with that entry, so a crash leaves no
 half-written document. In the folder a file left behind by a transaction that then failed is
-harmless: content-addressed, nothing refers to it, and a later attach of the same bytes reuses it.
+harmless: content-addressed, nothing refers to it, and a later attach of the same bytes reuses it;
+the temporary file of an upload whose process died is swept an hour later.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,9 +100,32 @@ def _refuse_empty(size: int) -> None:
 
 
 # ----------------------------------------------------------------------------- the data folder
+ABANDONED_UPLOAD_SECONDS = 3600
+
+
 class FolderBlobStore:
     def __init__(self, root: Path):
         self.root = Path(root)
+        self.sweep_abandoned_uploads()
+
+    def sweep_abandoned_uploads(self, older_than: float = ABANDONED_UPLOAD_SECONDS) -> int:
+        """Delete the temporary files of uploads whose process died mid-write (kill -9, a
+        crash): an hour old, so never one another process is still writing. Returns how many."""
+        try:
+            names = [n for n in os.listdir(self.root) if n.startswith(".upload-")]
+        except FileNotFoundError:
+            return 0
+        swept = 0
+        cutoff = time.time() - older_than
+        for name in names:
+            path = self.root / name
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    swept += 1
+            except FileNotFoundError:  # another process swept it first
+                pass
+        return swept
 
     def path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256

@@ -133,3 +133,15 @@ def test_sqlite_keeps_documents_in_the_data_folder(tmp_path, clock):
     assert stored.path.read_bytes() == content
     assert not [name for name in os.listdir(lc.data_dir / "documents") if name.startswith(".")]
     lc.engine.dispose()
+
+
+def test_an_upload_abandoned_by_a_dead_process_is_swept_from_the_folder(tmp_path):
+    root = tmp_path / "documents"
+    root.mkdir()
+    abandoned, in_flight = root / ".upload-dead", root / ".upload-live"
+    abandoned.write_bytes(b"half a document")
+    in_flight.write_bytes(b"being written")
+    an_hour_ago = abandoned.stat().st_mtime - 3700
+    os.utime(abandoned, (an_hour_ago, an_hour_ago))
+    FolderBlobStore(root)
+    assert not abandoned.exists() and in_flight.exists()
