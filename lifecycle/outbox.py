@@ -303,3 +303,26 @@ def pending_count(engine: Engine) -> int:
 
 __all__ = ["OutboxRow", "NotificationSettings", "enqueue", "deliver_due", "save_settings",
            "load_settings", "SmtpTarget", "DeliveryReport"]
+
+
+def mail_job(lc, environ: dict | None = None):
+    """The worker's job that drains the outbox, configured from the environment:
+    LIFECYCLE_SMTP_URL (none: no job, and rows wait in the outbox until one is configured),
+    LIFECYCLE_MAIL_FROM, and LIFECYCLE_BASE_URL for the links in the messages."""
+    import os
+
+    environ = os.environ if environ is None else environ
+    url = environ.get("LIFECYCLE_SMTP_URL")
+    if not url:
+        return None
+    target = SmtpTarget.parse(url)
+    mail_from = environ.get("LIFECYCLE_MAIL_FROM", "lifecycle@localhost")
+    base_url = environ.get("LIFECYCLE_BASE_URL", "http://127.0.0.1:8000")
+
+    def deliver() -> DeliveryReport:
+        from lifecycle.ledger import signer
+
+        return deliver_due(lc.engine, target, mail_from=mail_from, base_url=base_url,
+                           origin=signer(lc).origin, now=lc.clock())
+
+    return deliver

@@ -224,3 +224,46 @@ def test_back_off_doubles_up_to_six_hours():
     assert [backoff(n) for n in (1, 2, 3)] == [timedelta(seconds=30), timedelta(minutes=1),
                                                timedelta(minutes=2)]
     assert backoff(30) == timedelta(hours=6)
+
+
+
+def test_an_address_given_at_registration_is_private_and_used(world, smtp):
+    """`POST /users {email}` / `users add --email`: the address reaches the settings, never the
+    public log, and a malformed one refuses the whole registration."""
+    size = world.lc.log_size()
+    with pytest.raises(Invalid) as bad:
+        world.lc.create_user(actor=world.admin, username="lucia", role="member",
+                             email="lucia(at)example.pe")
+    assert bad.value.field == "email" and world.lc.log_size() == size
+    info, _token = world.lc.create_user(actor=world.admin, username="lucia", role="member",
+                                        email="lucia@example.pe")
+    assert load_settings(world.lc.engine, info.id).email == "lucia@example.pe"
+    assert all(b"lucia@example.pe" not in raw for raw in world.lc.entries(limit=1000))
+
+
+def test_the_worker_sends_what_the_outbox_holds(world, smtp, monkeypatch):
+    """`lifecycle worker` (and `serve`) drain the outbox when LIFECYCLE_SMTP_URL is set."""
+    import threading
+    import time
+
+    from lifecycle.worker import Worker
+
+    _with_email(world, "rosa")
+    world.attach("feasibilityStudy")
+    world.propose("approve_design")
+    monkeypatch.setenv("LIFECYCLE_SMTP_URL", f"smtp://127.0.0.1:{smtp.target.port}")
+    monkeypatch.setenv("LIFECYCLE_BASE_URL", BASE_URL)
+    worker = Worker(world.lc, None, interval=0.05)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(200):
+            if smtp.messages:
+                break
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+        thread.join(timeout=10)
+    assert [m["To"] for m in smtp.messages] == ["rosa@example.pe"]
+    assert f"{BASE_URL}/works/{world.work_id}" in smtp.messages[0].get_content()
+    assert _rows(world.lc)[0].status == "sent"
