@@ -335,3 +335,31 @@ def test_the_engine_side_signer_for_the_demo_makes_counted_signed_sign_offs(worl
     assert world.apply(proposal.id).applied
     result = verify_bundle(export(world, tmp_path), published_key(world))
     assert result.ok, result.problem
+
+
+def test_replay_judges_key_entries_and_a_replayed_statement_like_the_service(world, tmp_path):
+    from lifecycle.audit.replay import replay_bundle
+
+    proposal, (rosa, *_) = _signed_history(world)
+    bundle = export(world, tmp_path)
+    assert replay_bundle(bundle, vkey=published_key(world)).ok
+    lines = lines_of(bundle)
+    first = index_of(lines, "signoff.recorded", proposal_id=proposal.id)
+    registered = index_of(lines, "key.registered", user_id=rosa.actor.id)
+
+    def forge(lines):
+        copy = json.loads(lines[first])
+        copy["seq"] = len(lines)
+        lines.append(rfc8785.dumps(copy))  # rosa's signed approval, recorded a second time
+        entry = json.loads(lines[registered])
+        entry["actor"] = {"id": world.official.id, "role": "official"}
+        lines[registered] = rfc8785.dumps(entry)
+        return registered
+
+    _forge(bundle, world, forge)
+    report = replay_bundle(bundle, vkey=published_key(world))
+    problems = [str(i) for i in report.illegal]
+    assert f"entry {registered}: key.registered not allowed: key_owner: a key is registered " \
+           "by the member it belongs to" in problems
+    assert f"entry {len(lines)}: signoff.recorded not allowed: signature: this statement was " \
+           "already used" in problems

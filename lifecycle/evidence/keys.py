@@ -501,3 +501,84 @@ def registered_keys(conn, user_id: int | None = None) -> dict[str, MemberKey]:
             keys[data["key_id"]].revoked_at = entry["at"]
             keys[data["key_id"]].revoked_seq = entry["seq"]
     return keys
+
+
+_SIGNOFF_ENTRIES = None
+
+
+def signoff_entries(conn):
+    """signoff.recorded entries, newest first, decoded one at a time."""
+    global _SIGNOFF_ENTRIES
+    if _SIGNOFF_ENTRIES is None:
+        from sqlalchemy import select
+
+        from lifecycle.db import LogEntry, Prepared
+
+        log = LogEntry.__table__
+        _SIGNOFF_ENTRIES = Prepared(select(log.c.entry).where(
+            log.c.type == "signoff.recorded").order_by(log.c.seq.desc()))
+    cursor = _SIGNOFF_ENTRIES(conn)
+    try:
+        for (raw,) in iter(cursor.fetchone, None):
+            yield json.loads(bytes(raw))
+    finally:
+        cursor.close()
+
+
+# ------------------------------------------------------------------- replay's judges
+
+def _refusal(rule: str, message: str, kind: str = "conflict"):
+    from lifecycle.decide import Refusal
+
+    return [Refusal(rule, message, kind)]
+
+
+def _judge_key_registered(state, person, data, at):
+    """A member registers their own keys; a key is registered once."""
+    if getattr(person, "role", None) != "member" or getattr(person, "id", None) != \
+            data.get("user_id"):
+        return _refusal("key_owner", "a key is registered by the member it belongs to",
+                        "forbidden")
+    if data.get("key_id") in state.keys:
+        return _refusal("key", f"key {data.get('key_id')} is already registered")
+    return []
+
+
+def _judge_key_revoked(state, person, data, at):
+    """Only its member revokes a key, once."""
+    key = state.keys.get(data.get("key_id"))
+    if key is None or key.user_id != getattr(person, "id", None) or \
+            data.get("user_id") != key.user_id:
+        return _refusal("key_owner", f"no key {data.get('key_id')} of this member", "not_found")
+    if not key.active:
+        return _refusal("key", f"key {key.key_id} is already revoked")
+    return []
+
+
+def _signed_signoff_judge(signoff_judge):
+    def judge(state, person, data, at):
+        """The service's sign-off rules, and for a signed one: a registered, unrevoked key of
+        this member, and a nonce this proposal has not seen (the proof itself: audit verify)."""
+        refusals = signoff_judge(state, person, data, at)
+        if refusals or data.get("proof") is None:
+            return refusals
+        key = state.keys.get((data.get("proof") or {}).get("key_id"))
+        if key is None:
+            return _refusal("signature", "the key that signed is not registered", "invalid")
+        if key.user_id != getattr(person, "id", None):
+            return _refusal("signature", f"key {key.key_id} is another member's", "forbidden")
+        if not key.active:
+            return _refusal("signature", f"key {key.key_id} was revoked", "forbidden")
+        work = state.works.get(data.get("work_id"))
+        proposal = work.proposal(data.get("proposal_id", 0)) if work else None
+        nonce = (data.get("statement") or {}).get("nonce")
+        if proposal is not None and any(s.nonce == nonce for s in proposal.signoffs):
+            return _refusal("signature", "this statement was already used")
+        return []
+    return judge
+
+
+def replay_judges(signoff_judge) -> dict:
+    """Judges of lifecycle.audit.judge.JUDGES for the entries of DESIGN §4.3."""
+    return {"key.registered": _judge_key_registered, "key.revoked": _judge_key_revoked,
+            "signoff.recorded": _signed_signoff_judge(signoff_judge)}
