@@ -9,6 +9,8 @@ runs offline too.
 
 from __future__ import annotations
 
+from contextlib import closing
+
 from lifecycle import validation as check
 from lifecycle.db import DriverTransaction
 from lifecycle.errors import Conflict, Forbidden, Invalid, LifecycleError, NotFound
@@ -51,6 +53,25 @@ class SigningCommands:
         """The user's keys, revoked ones included, in registration order."""
         with DriverTransaction(self.engine, write=False) as conn:
             return list(evidence.registered_keys(conn, user_id).values())
+
+    def signed_signoffs(self, user_id: int, limit: int = 200) -> list[dict]:
+        """The user's latest signed sign-offs, newest first: {seq, at, work_id, proposal_id,
+        decision, reason, key_id}, read from the log."""
+        found = []
+        with DriverTransaction(self.engine, write=False) as conn, \
+                closing(evidence.signoff_entries(conn)) as entries:
+            for entry in entries:
+                data = entry["data"]
+                if entry["actor"].get("id") == user_id and data.get("proof"):
+                    found.append({"seq": entry["seq"], "at": entry["at"],
+                                  "work_id": data["work_id"],
+                                  "proposal_id": data["proposal_id"],
+                                  "decision": data["decision"],
+                                  "reason": data.get("reason", ""),
+                                  "key_id": data["proof"]["key_id"]})
+                    if len(found) >= limit:
+                        break
+        return found
 
     def key_registration_options(self, *, actor, rp_id: str, rp_name: str) -> dict:
         """Options for navigator.credentials.create(); the challenge is MAC'd, not stored."""
