@@ -125,12 +125,10 @@
         return;
       }
       event.preventDefault();
-      const status = form.querySelector("[data-sign-status]");
       const fields = new FormData(form);
       const query = new URLSearchParams({decision: fields.get("decision") || "",
                                          reason: fields.get("reason") || ""});
       try {
-        if (status) { status.textContent = form.dataset.msgWorking || ""; }
         const made = await call("GET", form.dataset.statementUrl + "?" + query,
                                 fields.get("csrf"));
         const proof = await proofFor(made);
@@ -139,8 +137,11 @@
           form.querySelector("input[name=proof]").value = JSON.stringify(proof);
         }
       } catch (error) {
-        if (status) { status.textContent = (form.dataset.msgFailed || "") + " " + error.message; }
-        return;
+        if (error && error.name === "NotAllowedError") {
+          return;  // the member cancelled the passkey prompt: nothing is sent
+        }
+        // No statement could be made (the server refuses this sign-off, say): send the form
+        // as it is, and the server's answer says why.
       }
       form.dataset.signed = "yes";
       form.submit();
