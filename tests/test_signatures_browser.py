@@ -66,7 +66,15 @@ def test_a_member_enrols_a_passkey_signs_an_approval_and_verify_catches_a_forger
     assert key.kind == "webauthn" and key.rp_id == "localhost"
 
     page = rosa.open(f"/works/{world.work_id}")
-    submit(page, page.get_by_role("button", name="Aprobar", exact=True).click)
+    page.get_by_role("button", name="Aprobar", exact=True).click()
+    # Before anything is signed, the page says what the signature covers, in Spanish.
+    statement = page.locator(".statement")
+    statement.wait_for()
+    assert "Obra: LAM-2026-001" in statement.inner_text()
+    assert "Apruebo este cambio de etapa." in statement.inner_text()
+    assert "Documentos del expediente:" in statement.inner_text()
+    rosa.shot("work-statement-to-sign")
+    submit(page, page.get_by_role("button", name="Firmar y enviar").click)
     assert page.locator(".notice").inner_text() == "Su aprobación quedó registrada."
     signoff = world.work.proposal(proposal.id).signoffs[-1]
     assert signoff.key_id == key.key_id  # signed by the passkey, not merely recorded

@@ -58,6 +58,9 @@ def test_the_keys_page_enrols_a_browser_key_and_the_work_page_signs_with_it(worl
     assert made.status_code == 200, made.text
     made = made.json()
     assert [k["key_id"] for k in made["keys"]] == [key_id]
+    assert made["summary"][:3] == [
+        "Obra: LAM-2026-001 — Mejoramiento de la carretera Chiclayo–Ferreñafe",
+        "Cambio de etapa propuesto: Aprobar el diseño", "Apruebo este cambio de etapa."]
     message = base64.urlsafe_b64decode(made["message"] + "=")
     proof = {"kind": "ed25519", "key_id": key_id, "signature": b64url(private.sign(message))}
     sent = browser.post(f"/works/{world.work_id}/proposals/{proposal.id}/signoffs",

@@ -119,7 +119,27 @@
             signature: enc(assertion.response.signature)};
   }
 
+  // What the member is about to sign, in the page's language (the server words it), with the
+  // button turned into "sign and send": a second press signs.
+  function showStatement(form, made) {
+    let box = form.querySelector(".statement");
+    if (!box) {
+      box = document.createElement("div");
+      box.className = "statement note";
+      box.setAttribute("role", "status");
+      form.insertBefore(box, form.querySelector("button[type=submit]"));
+    }
+    box.replaceChildren(...made.summary.map((line) => {
+      const p = document.createElement("p");
+      p.textContent = line;
+      return p;
+    }));
+    const button = form.querySelector("button[type=submit]");
+    if (button && form.dataset.signLabel) { button.textContent = form.dataset.signLabel; }
+  }
+
   function setUpSigning(form) {
+    let shown = null;
     form.addEventListener("submit", async (event) => {
       if (form.dataset.signed === "yes") {
         return;
@@ -128,9 +148,20 @@
       const fields = new FormData(form);
       const query = new URLSearchParams({decision: fields.get("decision") || "",
                                          reason: fields.get("reason") || ""});
+      const reason = fields.get("reason") || "";
       try {
-        const made = await call("GET", form.dataset.statementUrl + "?" + query,
-                                fields.get("csrf"));
+        let made;
+        if (shown && shown.reason === reason) {
+          made = shown.made;
+        } else {
+          made = await call("GET", form.dataset.statementUrl + "?" + query, fields.get("csrf"));
+          if (made.keys.length) {
+            shown = {made, reason};
+            showStatement(form, made);
+            return;  // the member reads what they sign, then presses again
+          }
+        }
+        shown = null;
         const proof = await proofFor(made);
         if (proof) {
           form.querySelector("input[name=statement]").value = JSON.stringify(made.statement);

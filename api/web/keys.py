@@ -129,7 +129,29 @@ def statement(request: Request, work_id: RowId, proposal_id: RowId, decision: st
         return _problem(exc)
     keys = [{"key_id": k.key_id, "kind": k.kind, "credential_id": k.credential_id,
              "rp_id": k.rp_id} for k in lc.member_keys(page.actor.id) if k.active]
-    return {**statement_out(made).model_dump(), "keys": keys}
+    return {**statement_out(made).model_dump(), "keys": keys,
+            "summary": statement_summary(page, lc.get_work(work_id), made)}
+
+
+def statement_summary(page: Page, work, made) -> list[str]:
+    """What the member signs, in plain words of the reader's language: the work, the stage
+    change, the decision and reason, the documents of the dossier, the log head."""
+    _, words = page.gettext, page.words
+    decision = {"approve": _("I approve this stage change."),
+                "block": _("I block this stage change."),
+                "withdraw": _("I withdraw my earlier sign-off.")}.get(made.decision, made.decision)
+    lines = [_("Work: %(code)s — %(title)s") % {"code": work.code, "title": work.title},
+             _("Proposed stage change: %(trigger)s") % {"trigger": words.trigger(made.trigger)},
+             decision]
+    if made.reason:
+        lines.append(_("Reason: %(reason)s") % {"reason": made.reason})
+    documents = [f"{words.kind(d.kind)}: {d.title}" for d in work.documents]
+    lines.append(_("Documents of the dossier: %(list)s") % {
+        "list": "; ".join(documents) if documents else _("none")})
+    lines.append(_("You sign the dossier and the public log as they stand now (%(size)s "
+                   "entries); if either changes before you send, you will be asked again.")
+                 % {"size": made.checkpoint.size})
+    return lines
 
 
 def signed_fields(form) -> tuple[dict | None, dict | None]:
