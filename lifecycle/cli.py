@@ -112,6 +112,12 @@ def serve(demo: bool = typer.Option(False, "--demo", help="Load the demo data fi
     # An import string, not an app: with several workers each process builds its own app from
     # the environment ($LIFECYCLE_DATA_DIR, $LIFECYCLE_DATABASE_URL, ...); none keeps state of
     # its own, so any of them may answer any request.
+    if demo and not no_worker and not os.environ.get("LIFECYCLE_WITNESS_POLICY"):
+        from lifecycle.witness_cli import start_demo_witnesses  # the demo's own witnesses
+
+        policy, _ = start_demo_witnesses(folder)
+        os.environ["LIFECYCLE_WITNESS_POLICY"] = str(policy)
+        err.print(f"demo witnesses on loopback; policy: {policy}")
     if not no_worker:  # one worker across processes and machines: it waits for its lock
         from lifecycle.worker import start_background_worker
 
