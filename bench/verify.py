@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lifecycle.audit.export import write_bundle_files  # noqa: E402
-from lifecycle.audit.verify import ENTRIES_FILE, VKEY_FILE  # noqa: E402
+from lifecycle.audit.verify import CHECKPOINT_FILE, ENTRIES_FILE, VKEY_FILE  # noqa: E402
 from lifecycle.guards import GuardState, evaluate  # noqa: E402
 from lifecycle.log.canonical import format_time  # noqa: E402
 from lifecycle.log.merkle import StreamingRoot  # noqa: E402
@@ -50,7 +50,8 @@ from lifecycle.model import State  # noqa: E402
 from lifecycle.reducer import apply  # noqa: E402
 from lifecycle.states import destination  # noqa: E402
 from lifecycle.evidence.ed25519 import public_key_bytes  # noqa: E402
-from lifecycle.evidence.keys import SignatureAudit, key_id_for  # noqa: E402
+from lifecycle.evidence.keys import key_id_for  # noqa: E402
+from lifecycle.evidence.signature_audit import SignatureAudit  # noqa: E402
 from lifecycle.evidence.statement import DOSSIER_TYPES, LogHead, b64url, new_statement  # noqa: E402,E501
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402,E501
 
@@ -388,6 +389,38 @@ def signature_checks(path: Path) -> tuple[int, int, float]:
     return count, audit.signed, time.perf_counter() - start
 
 
+def witness_checks(directory: Path, witnesses: int = 3) -> tuple[float, float, int]:
+    """The witness checks of `verify --policy` alone, in-process, for a checkpoint cosigned
+    by `witnesses` witnesses with a 2-of-n policy: (seconds for the cosignatures and quorum,
+    seconds for bounding every entry's time by the first cosignature, entries)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from lifecycle.evidence import witness_audit
+    from lifecycle.evidence.policy import parse_policy
+    from lifecycle.log.note import Cosigner, note_signatures
+
+    note = (directory / CHECKPOINT_FILE).read_text()
+    body, _ = note_signatures(note)
+    cosigners = [Cosigner(f"w{i}.bench/witness", Ed25519PrivateKey.generate())
+                 for i in range(witnesses)]
+    far_future = int(time.time()) + 100 * 365 * 86400  # every simulated entry is before it
+    cosigned = note + "".join(c.cosign(body, far_future).line + "\n" for c in cosigners)
+    policy = parse_policy("".join(f"witness w{i} {c.verifier.text()}\n"
+                                  for i, c in enumerate(cosigners))
+                          + f"group all 2 {' '.join(f'w{i}' for i in range(witnesses))}\n"
+                          + "quorum all\n")
+    start = time.perf_counter()
+    report = witness_audit.witness_report(policy, cosigned)
+    witness_audit.require_quorum(report)
+    quorum_seconds = time.perf_counter() - start
+    size = json.loads((directory / "MANIFEST.json").read_text())["size"]
+    start = time.perf_counter()
+    late = witness_audit.late_entry(directory / ENTRIES_FILE, size, *report.first)
+    if late:
+        raise SystemExit(f"witness check failed: {late}")
+    return quorum_seconds, time.perf_counter() - start, size
+
+
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -446,6 +479,11 @@ def main() -> None:
         print(f"member signatures (of verify, in-process):           {seconds:6.2f} s "
               f"{signed:,} signed sign-offs: {seconds / count * 1e6:.1f} µs per entry, "
               f"{seconds / max(signed, 1) * 1e6:.0f} µs per signature")
+
+        quorum, bounds, count = witness_checks(directory)
+        print(f"witness cosignatures (of verify --policy, in-process): 3 cosignatures and "
+              f"the quorum {quorum * 1e6:.0f} µs; entry times bounded by them {bounds:.2f} s, "
+              f"{bounds / count * 1e6:.1f} µs per entry")
 
         seconds, cpu, status, output = run_cli("audit", "replay", str(directory), "--key", key)
         replay_rate = size / seconds
