@@ -198,6 +198,9 @@ class PolicyIn(BaseModel):
     low_tolerance_pct: int | None = None
     stage_sla_days: dict[str, int] | None = None
     require_member_signatures: bool | None = None  # DESIGN §4.3
+    amendment_flag_pct: int | None = None  # execution (DESIGN §2, wave 2)
+    paralysis_months: int | None = None
+    appeal_days: int | None = None
 
 
 class PolicyOut(BaseModel):
@@ -210,6 +213,9 @@ class PolicyOut(BaseModel):
     low_tolerance_pct: int = 10
     stage_sla_days: dict[str, int]
     require_member_signatures: bool = False  # DESIGN §4.3
+    amendment_flag_pct: int = 15  # execution (DESIGN §2, wave 2)
+    paralysis_months: int = 6
+    appeal_days: int = 5
 
 
 class MemberOut(BaseModel):
@@ -370,6 +376,17 @@ class AwardIn(BaseModel):
     bidders: int
 
 
+class AmendmentIn(BaseModel):
+    """An amendment's terms: additional works or a deduction with an amount, or a time
+    extension with its days."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["additional", "deductive", "extension"]
+    amount: str | None = Field(None, description='A decimal string, e.g. "350000.00".')
+    days: int | None = Field(None, ge=1, le=3650)
+
+
 class ProposalIn(BaseModel):
     model_config = _examples(
         {"trigger": "approve_design", "justification": "Estudio de factibilidad aprobado."},
@@ -380,6 +397,7 @@ class ProposalIn(BaseModel):
     trigger: Trigger
     justification: str = ""
     award: AwardIn | None = None
+    amendment: AmendmentIn | None = None  # trigger amend (DESIGN §2, wave 2)
 
 
 class SignOffIn(BaseModel):
@@ -630,3 +648,72 @@ def problems(*codes: int) -> dict:
     """The `responses=` entry documenting problem-details errors (served as
     application/problem+json; create_app fixes the media type in the OpenAPI document)."""
     return {code: {"model": Problem, "description": _ERROR_DESCRIPTIONS[code]} for code in codes}
+
+
+# ---------------------------------------------------------------- execution (DESIGN §2, wave 2)
+Pct = Annotated[str, Field(pattern=r"^\d{1,3}(\.\d{1,2})?$", max_length=6,
+                           description='A cumulative percentage as a decimal string, "0" to "100".')]
+Money = Annotated[str, Field(pattern=r"^\d{1,15}(\.\d{1,2})?$", max_length=18,
+                             description='A decimal string, e.g. "950000.00".')]
+
+
+class ValuationIn(BaseModel):
+    model_config = _examples({"period": "2026-04", "physical_pct": "12.50",
+                              "financial_pct": "11.00", "amount": "1250000.00",
+                              "document_id": 7})
+
+    period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")
+    physical_pct: Pct
+    financial_pct: Pct
+    amount: Money
+    document_id: int = Field(ge=1, le=MAX_ID)
+
+
+class ValuationOut(BaseModel):
+    id: int
+    period: str
+    physical_pct: str
+    financial_pct: str
+    amount: str
+    document_id: int
+    reported_by: int
+    reported_at: str
+
+
+class MilestoneIn(BaseModel):
+    model_config = _examples({"code": "bases_integrated", "date": "2026-04-02"})
+
+    code: Literal["bases_integrated", "offers_opened", "appeal_filed", "appeal_resolved"]
+    date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="YYYY-MM-DD")
+    document_id: int | None = Field(None, ge=1, le=MAX_ID)
+
+
+class MilestoneOut(BaseModel):
+    id: int
+    code: str
+    date: str
+    recorded_at: str
+    document_id: int | None = None
+
+
+class ParalysedWork(BaseModel):
+    work_id: int
+    code: str
+    title: str
+    region: str
+    network_id: int
+    stage: str
+    since: str = Field(description="When the physical progress last rose.")
+    paralysed_since: str
+    months: int
+    days_without_progress: int
+    physical_pct: str
+    financial_pct: str
+    ley_31589: bool = Field(description="Eligible under Ley 31589 (≥ 40% physical progress).")
+
+
+class StalledReport(BaseModel):
+    """Overdue works (past their stage's service level) and paralysed works, apart."""
+
+    overdue: list[StalledWork]
+    paralysed: list[ParalysedWork]

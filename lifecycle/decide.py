@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from lifecycle import execution
 from lifecycle import permissions as may
 from lifecycle.guards import GuardState, approval_tally, evaluate, failures, required_approvals
 from lifecycle.guards.policy import below_floors, stricter
@@ -355,3 +356,55 @@ def transition(work: Work, net: Network, proposal: Proposal, at: datetime, guard
         return results, None
     origin = (work.suspended_from or {}).get("stage")
     return results, destination(work.stage, proposal.trigger, origin)
+
+
+# ---------------------------------------------------------------- execution (DESIGN §2, wave 2)
+# The rules are lifecycle.execution's; these say who may act and turn breaches into refusals.
+def _shape_first(shape: list[execution.Breach], rules: list[execution.Breach]
+                 ) -> list[Refusal]:
+    if shape:
+        return [Refusal(b.field or b.rule, b.message, "invalid", b.field) for b in shape]
+    return [Refusal(b.rule, b.message, "conflict", b.field) for b in rules]
+
+
+def valuation_reported(who: may.Person, work: Work, valuation: execution.ValuationInput,
+                       at: datetime) -> list[Refusal]:
+    """An official of the work's entity reports a valuation that keeps every valuation rule
+    (lifecycle.execution.valuation_breaches)."""
+    refusals = acts_on_work(who, work)
+    if refusals:
+        return refusals
+    return _shape_first(execution.valuation_shape(valuation),
+                        execution.valuation_breaches(work, valuation, at))
+
+
+def milestone_recorded(who: may.Person, work: Work, milestone: execution.MilestoneInput,
+                       at: datetime) -> list[Refusal]:
+    """An official of the work's entity records a tender milestone in its stage."""
+    refusals = acts_on_work(who, work)
+    if refusals:
+        return refusals
+    return _shape_first(execution.milestone_shape(milestone),
+                        execution.milestone_breaches(work, milestone, at))
+
+
+def amendment_opened(work: Work, amendment: execution.AmendmentInput | None) -> list[Refusal]:
+    """An amend proposal states its terms: {kind, amount?, days?} (DESIGN §2)."""
+    if amendment is None:
+        return _invalid("amendment", "an amend proposal needs {kind, amount?, days?}")
+    return _shape_first(execution.amendment_shape(amendment),
+                        execution.amendment_breaches(work, amendment))
+
+
+def deadline_reached(who: may.Person, work: Work, net: Network, code: str, due: str,
+                     at: datetime) -> list[Refusal]:
+    """Only the system records a deadline, and only one that was due at its time and not
+    recorded before (lifecycle.deadlines.due_deadlines)."""
+    from lifecycle.deadlines import due_deadlines
+
+    if not may.records_time(who):
+        return _forbidden("permission", "only the system records that a deadline passed")
+    if not any(d.code == code and d.due == due for d in due_deadlines(work, net.policy, at)):
+        return _conflict("deadline", f"{code} (due {due}) was not due at {at.isoformat()} or "
+                                     "was already recorded")
+    return []

@@ -77,6 +77,11 @@ class Policy:
     stage_sla_days: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
     # DESIGN §4.3: approvals and blocks count only with a valid member signature.
     require_member_signatures: bool = False
+    # Execution under oversight (DESIGN §2, wave 2): the amendments' red flag, paralysis, and the
+    # appeal window after the buena pro (business days).
+    amendment_flag_pct: int = 15
+    paralysis_months: int = 6
+    appeal_days: int = 5
 
     def settings(self) -> dict:
         """The policy fields an admin sets (everything but the version)."""
@@ -208,6 +213,7 @@ class Proposal:
     # str(user_id) -> [index of the latest sign-off, number of sign-offs]: reading the latest
     # stance costs the number of signers, not the length of the history.
     latest: dict[str, list[int]] = field(default_factory=dict)
+    amendment: dict[str, Any] | None = None  # trigger amend: {kind, amount?, days?} (DESIGN §2)
 
     def latest_signoffs(self) -> dict[int, SignOff]:
         """Each member's latest sign-off: the one that counts. A block carried over from an
@@ -223,6 +229,57 @@ class Proposal:
 
     def signoffs_by(self, user_id: int) -> int:
         return self.latest.get(str(user_id), [0, 0])[1]
+
+
+# ---------------------------------------------------------------- execution (wave 2)
+@dataclass
+class Valuation:
+    """A monthly valuation (valorización): cumulative percentages as decimal strings, the
+    month's amount, and the supporting document (DESIGN §2)."""
+
+    id: int
+    period: str  # YYYY-MM
+    physical_pct: str
+    financial_pct: str
+    amount: str
+    document_id: int
+    reported_by: int
+    reported_at: str
+    seq: int
+
+
+@dataclass
+class Milestone:
+    """A tender milestone: bases_integrated, offers_opened, appeal_filed, appeal_resolved."""
+
+    id: int
+    code: str
+    date: str  # YYYY-MM-DD, the date the milestone happened
+    recorded_at: str
+    seq: int
+    document_id: int | None = None
+
+
+@dataclass
+class Amendment:
+    """An applied amendment (additional works, deduction, time extension)."""
+
+    proposal_id: int
+    kind: str  # additional | deductive | extension
+    applied_at: str
+    seq: int
+    amount: str | None = None
+    days: int | None = None
+
+
+@dataclass
+class DeadlineMark:
+    """A time-driven move already recorded (deadline.reached): which, and the moment it was
+    due, so the worker never records it twice."""
+
+    code: str
+    due: str
+    seq: int
 
 
 @dataclass
@@ -252,6 +309,11 @@ class Work:
     excluded_organizations: list[int] = field(default_factory=list)  # supplier and consortium
     voided_kinds: dict[str, list[str]] = field(default_factory=dict)  # kind -> sha256 before a void
     suspensions: list[list[str]] = field(default_factory=list)  # [from, until or ""] periods
+    # ---- execution under oversight (DESIGN §2, wave 2; lifecycle/execution.py decides)
+    valuations: list[Valuation] = field(default_factory=list)
+    milestones: list[Milestone] = field(default_factory=list)
+    amendments: list[Amendment] = field(default_factory=list)  # applied ones, in order
+    deadlines: list[DeadlineMark] = field(default_factory=list)  # deadline.reached entries
 
     @property
     def open_proposal(self) -> Proposal | None:
@@ -293,6 +355,10 @@ class Work:
             proposal.signoffs = [_from_dict(SignOff, s) for s in p["signoffs"]]
             proposal.carried_blocks = [_from_dict(SignOff, s) for s in p.get("carried_blocks", [])]
             work.proposals.append(proposal)
+        work.valuations = [_from_dict(Valuation, v) for v in data.get("valuations", [])]
+        work.milestones = [_from_dict(Milestone, m) for m in data.get("milestones", [])]
+        work.amendments = [_from_dict(Amendment, a) for a in data.get("amendments", [])]
+        work.deadlines = [_from_dict(DeadlineMark, d) for d in data.get("deadlines", [])]
         return work
 
 

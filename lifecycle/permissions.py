@@ -57,3 +57,9 @@ def may_sign_off(who: Person, proposal: Proposal) -> bool:
 def is_author_of(who: Person, observation: Observation) -> bool:
     """Only an observation's author accepts or rejects its answer."""
     return who.id == observation.filed_by
+
+
+def records_time(who: Person) -> bool:
+    """Time-driven moves (deadline.reached) are the system's alone: no person records that a
+    deadline passed (DESIGN §4, wave 2)."""
+    return is_system(who)

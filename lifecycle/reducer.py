@@ -10,9 +10,12 @@ from collections.abc import Callable, Iterable
 
 from lifecycle.evidence import keys
 from lifecycle.model import (
+    Amendment,
     Conflict,
+    DeadlineMark,
     Document,
     Member,
+    Milestone,
     Network,
     Observation,
     Organization,
@@ -21,6 +24,7 @@ from lifecycle.model import (
     SignOff,
     State,
     UserInfo,
+    Valuation,
     Work,
 )
 
@@ -205,7 +209,8 @@ def _proposal_opened(state: State, entry: dict, data: dict) -> None:
         opened_by=entry["actor"]["id"], opened_at=entry["at"], award=data.get("award"),
         red_flags=list(data.get("red_flags", [])), opened_seq=entry["seq"],
         policy=data.get("policy"), stage=work.stage,
-        carried_blocks=blocks_to_carry(work, data["trigger"])))
+        carried_blocks=blocks_to_carry(work, data["trigger"]),
+        amendment=data.get("amendment")))
 
 
 def blocks_to_carry(work: Work, trigger: str) -> list[SignOff]:
@@ -256,6 +261,9 @@ def _transition_applied(state: State, entry: dict, data: dict) -> None:
     proposal = _proposal(work, data)
     proposal.status = "applied"
     proposal.closed_at = entry["at"]
+    if data["trigger"] == "amend":  # no stage change: the contract changes (wave 2)
+        _amendment_applied(work, proposal, entry)
+        return
     target = data["to"]
     if target == "suspended":
         work.suspended_from = {"stage": work.stage, "entered_at": work.stage_entered_at,
@@ -297,6 +305,38 @@ def _transition_refused(state: State, entry: dict, data: dict) -> None:
     proposal.refusals += 1
 
 
+# ---------------------------------------------------------------- execution (DESIGN §2, wave 2)
+def _amendment_applied(work: Work, proposal: Proposal, entry: dict) -> None:
+    """An applied amendment changes the contract amount or its end date; the work stays in
+    execution with its stage clock untouched."""
+    terms = proposal.amendment or {}
+    work.amendments.append(Amendment(
+        proposal_id=proposal.id, kind=terms["kind"], applied_at=entry["at"], seq=entry["seq"],
+        amount=terms.get("amount"), days=terms.get("days")))
+    work.last_change_at = entry["at"]
+
+
+def _valuation_reported(state: State, entry: dict, data: dict) -> None:
+    work = _work(state, data)
+    work.valuations.append(Valuation(
+        id=data["valuation_id"], period=data["period"], physical_pct=data["physical_pct"],
+        financial_pct=data["financial_pct"], amount=data["amount"],
+        document_id=data["document_id"], reported_by=entry["actor"]["id"],
+        reported_at=entry["at"], seq=entry["seq"]))
+
+
+def _milestone_recorded(state: State, entry: dict, data: dict) -> None:
+    work = _work(state, data)
+    work.milestones.append(Milestone(
+        id=data["milestone_id"], code=data["code"], date=data["date"], recorded_at=entry["at"],
+        seq=entry["seq"], document_id=data.get("document_id")))
+
+
+def _deadline_reached(state: State, entry: dict, data: dict) -> None:
+    work = _work(state, data)
+    work.deadlines.append(DeadlineMark(code=data["code"], due=data["due"], seq=entry["seq"]))
+
+
 HANDLERS: dict[str, Callable[[State, dict, dict], None]] = {
     "organization.registered": _organization_registered,
     "organization.updated": _organization_updated,
@@ -321,6 +361,9 @@ HANDLERS: dict[str, Callable[[State, dict, dict], None]] = {
     "key.registered": keys.apply_key_registered,  # members' signing keys (DESIGN §4.3)
     "key.revoked": keys.apply_key_revoked,
     "work.imported": _work_imported,
+    "valuation.reported": _valuation_reported,  # execution (wave 2)
+    "milestone.recorded": _milestone_recorded,
+    "deadline.reached": _deadline_reached,
 }
 EVENT_TYPES = tuple(HANDLERS)
 

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from lifecycle import decide
+from lifecycle import execution
 from lifecycle import validation as check
 from lifecycle.blobs import blob_store
 from lifecycle.db import (
@@ -41,6 +42,7 @@ from lifecycle.db import (
     insert_all,
 )
 from lifecycle.evidence.signing import SigningCommands
+from lifecycle.execution_commands import ExecutionCommands, amendment_input
 from lifecycle.errors import (
     Conflict,
     Forbidden,
@@ -331,7 +333,7 @@ class _Tx:
             _UPDATE_ROW[kind](self.conn, {"key": key, "state": text, **columns})
 
 
-class Lifecycle(SigningCommands):
+class Lifecycle(SigningCommands, ExecutionCommands):
     """The engine: commands that change state, and the queries that read it. Members' keys and
     signed sign-offs: lifecycle.evidence.signing."""
 
@@ -736,13 +738,17 @@ class Lifecycle(SigningCommands):
 
     # ------------------------------------------------------------------ proposals
     def open_proposal(self, *, actor: Actor, work_id: int, trigger: str, justification: str,
-                      award: dict | None = None) -> Proposal:
+                      award: dict | None = None, amendment: dict | None = None) -> Proposal:
         """Open a proposal; the policy in force is pinned in it, and for an award the supplier
         (and each consortium member) is found by its RUC or registered."""
         trigger = check.trigger(trigger)
         justification = check.text("justification", justification, max_len=5000,
                                     required=trigger == "suspend")
         award_input = _award(award) if trigger == "award" else None
+        # Execution (wave 2): an amend proposal states its terms (lifecycle.execution).
+        amendment_terms = amendment_input(amendment) if trigger == "amend" else None
+        if amendment is not None and trigger != "amend":
+            raise Invalid("amendment", "only an amend proposal carries amendment terms")
         if award is not None and trigger != "award":
             raise Invalid("award", "only an award proposal carries award data")
         with self._write() as tx:
@@ -757,6 +763,11 @@ class Lifecycle(SigningCommands):
                     "red_flags": flags, "policy": pinned(network.policy)}
             if award_data is not None:
                 data["award"] = award_data
+            if trigger == "amend":
+                refuse(decide.amendment_opened(work, amendment_terms))
+                data["amendment"] = amendment_terms.as_data()
+                data["red_flags"] = flags + execution.amendment_flags(work, amendment_terms,
+                                                                      network.policy)
             tx.emit("proposal.opened", actor, data)
             return work.proposals[-1]
 
@@ -891,7 +902,7 @@ class Lifecycle(SigningCommands):
     def list_works(self, *, stage: str | None = None, region: str | None = None,
                    network_id: int | None = None, stalled: bool | None = None,
                    entity: str | None = None, search: str | None = None, limit: int = 50,
-                   cursor: str | None = None) -> WorkPage:
+                   cursor: str | None = None, paralysed: bool | None = None) -> WorkPage:
         """Works in id order, a page at a time; the cursor is the last id seen, opaque."""
         limit = check.positive_int("limit", limit, minimum=1, maximum=500)
         after = _decode_cursor(cursor)
@@ -908,6 +919,9 @@ class Lifecycle(SigningCommands):
             pattern = f"%{search.strip().lower()}%"
             query = query.where(func.lower(WorkRow.code).like(pattern)
                                 | func.lower(WorkRow.title).like(pattern))
+        if paralysed is not None:  # execution (wave 2): paralizada as the Comptroller counts
+            ids = sorted(self.paralysed_ids())
+            query = query.where(WorkRow.id.in_(ids) if paralysed else WorkRow.id.not_in(ids))
         with self._read() as session:
             if stalled is None:
                 rows = list(session.execute(query.limit(limit + 1)).scalars())
@@ -1112,6 +1126,8 @@ def _policy_value(key: str, value):
         return value
     if key in ("min_approvals", "min_sectors"):
         return check.positive_int(key, value, minimum=1, maximum=100)
+    if key in ("amendment_flag_pct", "paralysis_months", "appeal_days"):  # execution
+        return check.positive_int(key, value, minimum=1, maximum=1000)
     if key in ("min_tender_days", "award_tolerance_pct", "low_tolerance_pct"):
         return check.positive_int(key, value, minimum=0, maximum=1000)
     if key == "required_sectors":

@@ -25,6 +25,8 @@ DOCUMENT_KINDS = (
     "feasibilityStudy", "projectPlan", "billOfQuantity", "bidders", "conflictOfInterest",
     "debarments", "illustration", "submissionDocuments", "contractSummary",
     "cancellationDetails", "budgetApproval",
+    # Execution under oversight (DESIGN §2, wave 2)
+    "paymentCertificate", "contractAmendment", "escalationApproval", "termination",
 )
 _AMOUNT = re.compile(r"^[0-9]{1,15}(\.[0-9]{1,2})?$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends
 from api.deps import optional_user
 from api.routes import (
     documents,
+    execution,
     exports,
     keys,
     log,
@@ -35,6 +36,7 @@ api_router = APIRouter(dependencies=[Depends(optional_user)], responses=problems
 for module in (stages, users, organizations, networks, works, documents, observations, proposals, log, reports,
                keys):
     api_router.include_router(module.router)
+api_router.include_router(execution.router)  # valuations and milestones (DESIGN §2, wave 2)
 for module in (me,):  # the caller's inbox and notification settings
     api_router.include_router(module.router)
 for module in (opendata, exports):  # open data and downloads (DESIGN §6)

@@ -37,7 +37,8 @@ async def open_proposal(work_id: WorkId, body: ProposalIn, actor: OfficialUser, 
     `{supplier, amount, bidders}`; its red flags are computed now and shown to reviewers."""
     proposal = lc.open_proposal(
         actor=actor, work_id=work_id, trigger=body.trigger, justification=body.justification,
-        award=body.award.model_dump() if body.award else None)
+        award=body.award.model_dump() if body.award else None,
+        amendment=body.amendment.model_dump(exclude_none=True) if body.amendment else None)
     return proposal_out(lc, work_id, proposal)
 
 

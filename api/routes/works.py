@@ -73,6 +73,9 @@ async def list_works(
         stalled: Annotated[StrictBool | None, Query(
             description="true: only works past their stage's service level; false: only "
                         "works within it.")] = None,
+        paralysed: Annotated[StrictBool | None, Query(
+            description="true: only works paralysed (no physical progress for the policy's "
+                        "paralysis_months); false: only works that are not.")] = None,
         entity: Annotated[str | None, text_query("A public entity.")] = None,
         search: Annotated[str | None, text_query("Part of the code or title.")] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -82,7 +85,8 @@ async def list_works(
                           ] = None):
     """Works in a stable order, a page at a time (keyset pagination with an opaque cursor)."""
     page = lc.list_works(stage=stage, region=region, network_id=network, stalled=stalled,
-                         entity=entity, search=search, limit=limit, cursor=cursor)
+                         entity=entity, search=search, limit=limit, cursor=cursor,
+                         paralysed=paralysed)
     return WorkPage(works=[WorkSummary.model_validate(row, from_attributes=True)
                            for row in page.works],
                     next_cursor=page.next_cursor)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lifecycle import decide
+from lifecycle import decide, execution
 from lifecycle.decide import Refusal
 from lifecycle.model import State, UserInfo
 
@@ -149,6 +149,13 @@ JUDGES: dict[str, Callable] = {
         p, n, w, d.get("proposal_id"), d.get("user_id"), d.get("reason", ""), at)),
     "transition.refused": _on_work(
         lambda p, w, n, d, at: decide.apply_allowed(p, w, d.get("proposal_id"))),
+    # Execution under oversight (wave 2): the same rules as the service's, at the entry's time.
+    "valuation.reported": _on_work(lambda p, w, n, d, at: decide.valuation_reported(
+        p, w, execution.ValuationInput.from_data(d), at)),
+    "milestone.recorded": _on_work(lambda p, w, n, d, at: decide.milestone_recorded(
+        p, w, execution.MilestoneInput.from_data(d), at)),
+    "deadline.reached": _on_work(lambda p, w, n, d, at: decide.deadline_reached(
+        p, w, n, d.get("code"), d.get("due"), at)),
 }
 
 

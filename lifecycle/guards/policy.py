@@ -51,6 +51,11 @@ def stricter(pinned: dict | None, current: Policy) -> Policy:
         award_tolerance_pct=min(pin.award_tolerance_pct, current.award_tolerance_pct),
         low_tolerance_pct=min(pin.low_tolerance_pct, current.low_tolerance_pct),
         stage_sla_days=sla,
+        # Execution (wave 2): the lower flag threshold, the shorter paralysis, the longer
+        # appeal window.
+        amendment_flag_pct=min(pin.amendment_flag_pct, current.amendment_flag_pct),
+        paralysis_months=min(pin.paralysis_months, current.paralysis_months),
+        appeal_days=max(pin.appeal_days, current.appeal_days),
     )
 
 

@@ -315,3 +315,9 @@ def evaluate(state: GuardState, proposal: Proposal, policy: Policy, at: datetime
 
 def failures(results: list[GuardResult]) -> list[GuardResult]:
     return [r for r in results if not r.ok]
+
+
+# Wave-2 guards of the tender calendar and execution (lifecycle/guards/execution.py).
+from lifecycle.guards.execution import EXECUTION_GUARDS  # noqa: E402
+
+ALL_GUARDS.update(EXECUTION_GUARDS)
