@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from lifecycle import db, migrate
+from lifecycle import accounts, db, migrate  # noqa: F401  (accounts: its table)
 from lifecycle.log.note import SIGNING_KEY_FILE, generate_signing_key
 from lifecycle.service import MAX_UPLOAD_BYTES, SYSTEM, Lifecycle, utcnow
 

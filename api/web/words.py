@@ -309,4 +309,11 @@ def notice(words: Words, key: str) -> str:
         "signoff_withdraw": _("Your sign-off is withdrawn."),
         "proposal_applied": _("The stage change is applied."),
         "key_revoked": _("The key is revoked: sign-offs it signs from now on are refused."),
+        "network_created": _("The network is created."),
+        "organization_created": _("The organization is registered."),
+        "member_added": _("The member is added to the network."),
+        "member_removed": _("The member left the network; their approvals no longer count."),
+        "policy_set": _("The new version of the rules is in force."),
+        "user_deactivated": _("The user is deactivated: their token, password and sessions no "
+                              "longer work."),
     }.get(key, key)
