@@ -51,7 +51,7 @@ from pathlib import Path
 
 import rfc8785
 
-from lifecycle.evidence.keys import SignatureAudit
+from lifecycle.evidence.signature_audit import SignatureAudit
 from lifecycle.evidence import witness_audit
 from lifecycle.log.canonical import CanonicalError, decode, first_difference
 from lifecycle.log.merkle import (
