@@ -19,7 +19,8 @@ from tests.conftest import PG_URL, SUPPLIER, fixtures_dir
 PUB = Publication(ocid_prefix="ocds-test01", public_url="https://obras.example.pe",
                   publisher="Red de Integridad")
 AWARD = {"supplier": SUPPLIER, "amount": "12000000.00", "bidders": 3}
-RELEASING = {"work.registered", "work.imported", "document.attached"}
+RELEASING = {"work.registered", "work.imported", "document.attached", "valuation.reported",
+             "milestone.recorded"}
 
 
 def entries_of(lc) -> list[dict]:
@@ -32,7 +33,19 @@ def run_to_closure(world):
     world.clock.advance(days=20)
     world.advance("award", ("evaluationReports",), award=AWARD)
     world.advance("sign_contract", ("contractSigned",))
-    world.attach("physicalProgressReport")
+    world.clock.advance(days=30)
+    report = world.attach("physicalProgressReport").documents[-1]
+    world.lc.report_valuation(actor=world.official, work_id=world.work_id,
+                              period=world.clock.now.strftime("%Y-%m"), physical_pct="35.00",
+                              financial_pct="30.00", amount="3600000.00",
+                              document_id=report.id)
+    world.attach("contractAmendment")
+    amendment = world.lc.open_proposal(
+        actor=world.official, work_id=world.work_id, trigger="amend",
+        justification="Mayor metrado de obras de arte", amendment={
+            "kind": "additional", "amount": "600000.00"})
+    world.sign(amendment.id, "rosa", "jorge", "ana")
+    assert world.apply(amendment.id).applied
     world.advance("close", ("completionCertificate",))
 
 
@@ -57,8 +70,9 @@ def test_one_release_per_relevant_entry_in_log_order_with_the_right_tags(closed)
         e["type"] == "transition.applied" and e["data"]["trigger"] not in ("suspend", "resume"))]
     assert [r.seq for r in releases] == expected
     assert [r.data["tag"] for r in releases if len(r.data["tag"]) == 1 and r.data["tag"][0] in (
-        "planning", "tender", "award", "contract", "contractTermination")] == [
-        ["planning"], ["tender"], ["award"], ["contract"], ["contractTermination"]]
+        "planning", "tender", "award", "contract", "contractAmendment",
+        "contractTermination")] == [["planning"], ["tender"], ["award"], ["contract"],
+                                    ["contractAmendment"], ["contractTermination"]]
     ocid = "ocds-test01-LAM-2026-001"
     assert {r.data["ocid"] for r in releases} == {ocid}
     assert [r.data["id"] for r in releases] == [f"{ocid}-{seq}" for seq in expected]
@@ -81,7 +95,10 @@ def test_parties_documents_and_signoffs_as_ocds_says(closed):
     assert compiled["buyer"] == {"id": buyer["id"], "name": buyer["name"]}
     monitors = {p["name"] for p in compiled["parties"] if "independentMonitor" in p["roles"]}
     network = closed.lc.get_network(closed.network_id)
-    assert monitors == {m.organization for m in network.members.values()}
+    # Every member's organization but the work's own entity (carmen works for it).
+    assert monitors == {m.organization for m in network.members.values()} - {buyer["name"]}
+    assert buyer["name"] in {m.organization for m in network.members.values()}
+    assert buyer["roles"] == ["buyer"]
     work = closed.work
     document = next(d for d in work.documents if d.kind == "feasibilityStudy")
     published = next(d for d in compiled["planning"]["documents"]
@@ -97,7 +114,18 @@ def test_parties_documents_and_signoffs_as_ocds_says(closed):
     assert compiled["tender"]["status"] == "complete"
     assert compiled["tender"]["numberOfTenderers"] == 3
     assert compiled["awards"][0]["value"] == {"amount": 12000000, "currency": "PEN"}
-    assert compiled["contracts"][0]["status"] == "terminated"
+    contract = compiled["contracts"][0]
+    assert contract["status"] == "terminated"
+    assert contract["value"] == {"amount": 12600000, "currency": "PEN"}  # with the additional
+    (amendment,) = contract["amendments"]
+    assert amendment["rationale"] == "Mayor metrado de obras de arte"
+    assert amendment["description"] == "Adicional de obra por 600000.00 PEN"
+    (valuation,) = contract["implementation"]["transactions"]
+    assert valuation["value"] == {"amount": 3600000, "currency": "PEN"}
+    progress = [m for m in contract["implementation"]["milestones"] if m["type"] == "reporting"]
+    assert "Avance físico acumulado 35.00 %" in progress[0]["description"]
+    bases = [m for m in compiled["tender"]["milestones"] if m["code"] == "bases_integrated"]
+    assert bases and bases[0]["status"] == "met"
     assert compiled["planning"]["budget"]["amount"] == {"amount": 12500000, "currency": "PEN"}
 
 
@@ -179,10 +207,13 @@ def test_oc4ids_project_follows_the_work(closed):
     (process,) = project["contractingProcesses"]
     assert process["id"] == "ocds-test01-LAM-2026-001"
     assert process["summary"]["status"] == "closed"
-    assert process["summary"]["contractValue"] == {"amount": 12000000, "currency": "PEN"}
+    assert process["summary"]["contractValue"] == {"amount": 12600000, "currency": "PEN"}
+    (modification,) = process["summary"]["modifications"]
+    assert modification["type"] == "value"
+    assert process["summary"]["transactions"][0]["value"]["amount"] == 3600000
     assert [r["id"] for r in process["releases"]] == [
         r["id"] for r in feed.work_releases(work.id)]
-    assert project["completion"]["finalValue"] == {"amount": 12000000, "currency": "PEN"}
+    assert project["completion"]["finalValue"] == {"amount": 12600000, "currency": "PEN"}
 
 
 def test_oc4ids_status_in_each_stage(world):

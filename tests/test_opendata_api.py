@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from lifecycle.opendata import ocds
+from lifecycle.opendata import Publication, ocds
 from lifecycle.opendata.validate import problems
 from tests.conftest import SUPPLIER
 from tests.test_opendata import run_to_closure
@@ -43,8 +43,6 @@ def test_the_feed_pages_through_every_release_once_in_log_order(world, client):
     seqs = [int(r["id"].rsplit("-", 1)[1]) for r in releases]
     assert seqs == sorted(set(seqs))
     entries = [json.loads(raw) for raw in world.lc.entries(limit=10_000)]
-    from lifecycle.opendata import Publication
-
     expected = [r.data for r in ocds.releases(entries, Publication.from_env())]
     assert releases == expected
     first = client.get("/api/v1/ocds/releases", params={"limit": 2})

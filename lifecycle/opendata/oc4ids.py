@@ -131,8 +131,8 @@ def _summary(work: Work, compiled: dict, ocid: str, stage: str, documents: list[
     tender_summary: dict = {}
     if tender.get("procurementMethod"):
         tender_summary["procurementMethod"] = tender["procurementMethod"]
-        tender_summary["procurementMethodDetails"] = tender.get("procurementMethodDetails",
-                                                               "Licitación pública")
+        if tender.get("procurementMethodDetails"):
+            tender_summary["procurementMethodDetails"] = tender["procurementMethodDetails"]
     if tender.get("tenderPeriod", {}).get("startDate"):
         tender_summary["datePublished"] = tender["tenderPeriod"]["startDate"]
     if tender.get("value"):

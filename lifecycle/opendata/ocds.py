@@ -155,6 +155,12 @@ class ReleaseBuilder:
         award = _applied(work, "award")
         if award is not None and award.award:
             suppliers(parties, award.award)
+        # The work's own entity and its supplier sit on the network too, but they are not
+        # independent of the work: their approvals never count, and OCDS should not call them
+        # monitors of it.
+        for party in parties.by_id.values():
+            if {"buyer", "supplier"} & set(party.roles) and "independentMonitor" in party.roles:
+                party.roles.remove("independentMonitor")
         return parties
 
     def document(self, work: Work, document) -> dict:
@@ -208,11 +214,11 @@ class ReleaseBuilder:
 # ---------------------------------------------------------------------- one maker per entry type
 def _registered(builder: ReleaseBuilder, entry, work: Work, ocid: str):
     parties = builder.parties(work, entry["at"])
-    planning: dict = {"rationale": work.title}
+    planning: dict = {}
     value = _value(entry["data"].get("reference_amount"), entry["data"].get("currency", "PEN"))
     if value:
         planning["budget"] = {"id": f"{ocid}-budget", "description": "Monto referencial",
-                              "amount": value}
+                              "amount": value, "project": work.title}
     tender = builder.tender_base(work, ocid)
     tender["status"] = "planning"
     buyer_party = next((p for p in parties.by_id.values() if "buyer" in p.roles), None)
@@ -285,8 +291,7 @@ def _transition(builder: ReleaseBuilder, entry, work: Work, ocid: str):
         return ["planningUpdate"], {"planning": {"milestones": milestones}}, parties
     if trigger == "publish_tender":
         tender = builder.tender_base(work, ocid)
-        tender.update(status="active", procurementMethod="open",
-                      procurementMethodDetails="Licitación pública", tenderPeriod={"startDate": at},
+        tender.update(status="active", procurementMethod="open", tenderPeriod={"startDate": at},
                       milestones=milestones)
         return ["tender"], {"tender": tender}, parties
     if trigger == "declare_void":
