@@ -746,7 +746,8 @@ class Lifecycle(SigningCommands, ExecutionCommands):
                                     required=trigger == "suspend")
         award_input = _award(award) if trigger == "award" else None
         # Execution (wave 2): an amend proposal states its terms (lifecycle.execution).
-        amendment_terms = amendment_input(amendment) if trigger == "amend" else None
+        amendment_terms = amendment_input(amendment) \
+            if trigger == "amend" and amendment is not None else None
         if amendment is not None and trigger != "amend":
             raise Invalid("amendment", "only an amend proposal carries amendment terms")
         if award is not None and trigger != "award":

@@ -66,7 +66,13 @@ def test_every_trigger_from_every_stage(world, stage, trigger):
         world.attach(kind)
     if trigger in ("award", "declare_void"):
         world.clock.advance(days=15)
-    proposal = world.propose(trigger, award=AWARD if trigger == "award" else None)
+    world.prepare(trigger)  # bases integrated, appeal window over (wave 2)
+    if trigger == "amend":
+        proposal = world.lc.open_proposal(actor=world.official, work_id=world.work_id,
+                                          trigger="amend", justification="ampliación de plazo",
+                                          amendment={"kind": "extension", "days": 30})
+    else:
+        proposal = world.propose(trigger, award=AWARD if trigger == "award" else None)
     if spec.signoff:
         # Before the sign-offs the guards refuse it, and nothing moves.
         refused = world.apply(proposal.id)
@@ -100,6 +106,6 @@ def test_suspend_needs_a_reason(world):
 def test_transitions_cover_the_design_table():
     assert [t.trigger for t in TRANSITIONS] == [
         "approve_design", "publish_tender", "award", "sign_contract", "close", "declare_void",
-        "suspend", "resume", "cancel"]
+        "terminate_contract", "amend", "suspend", "resume", "cancel"]
     assert spec_for("cancel").sources == tuple(s for s in STAGES
                                                if s not in ("closure", "cancelled"))

@@ -68,14 +68,14 @@ TRANSITIONS: tuple[TransitionSpec, ...] = (
                    ("buena_pro_consented",), label="Sign the contract"),
     TransitionSpec("close", ("execution",), "closure", True, ("completionCertificate",),
                    ("reception_observations",), label="Close the work"),
-    # Execution under oversight (wave 2): an amendment keeps the work in execution; a
-    # terminated contract sends the balance of the works back to be re-filed and re-tendered.
-    TransitionSpec("amend", ("execution",), "execution", True, ("contractAmendment",),
-                   ("amendment_terms",), label="Amend the contract"),
-    TransitionSpec("terminate_contract", ("execution",), "technical_file", True,
-                   ("termination",), label="Terminate the contract"),
     TransitionSpec("declare_void", ("tender",), "technical_file", True, ("evaluationReports",),
                    ("tender_period",), label="Declare the tender void"),
+    # Execution under oversight (wave 2): a terminated contract sends the balance of the works
+    # back to be re-filed and re-tendered; an amendment keeps the work in execution.
+    TransitionSpec("terminate_contract", ("execution",), "technical_file", True,
+                   ("termination",), label="Terminate the contract"),
+    TransitionSpec("amend", ("execution",), "execution", True, ("contractAmendment",),
+                   ("amendment_terms",), label="Amend the contract"),
     TransitionSpec("suspend", SUSPENDABLE, "suspended", False, (), ("reason",),
                    label="Suspend the work"),
     TransitionSpec("resume", ("suspended",), "previous", True, label="Resume the work"),
