@@ -82,9 +82,14 @@ def organization(who: may.Person, kind: str, tax_id: str | None, sector: str,
 
 
 def user(who: may.Person, role: str, organization_: Organization | None,
-         organization_id: int | None) -> list[Refusal]:
-    """A user: created by an admin; an official acts for a registered public entity."""
+         organization_id: int | None, reviewing: list[Network] = ()) -> list[Refusal]:
+    """A user: created by an admin; an official acts for a registered public entity, and is
+    never the same person as a member of a network that oversees that entity (`reviewing`:
+    those networks where the person already holds a member account)."""
     refusals = _role(who, "admin")
+    if role == "official" and reviewing:
+        refusals += _conflict("person_id", "this person is a member of "
+                                           f"{reviewing[0].name}, which oversees this entity")
     if role == "official":
         if organization_id is None:
             refusals += _invalid("organization_id", "an official acts for a public entity")
@@ -151,6 +156,14 @@ def member_leaves(who: may.Person, net: Network, user_id: int) -> list[Refusal]:
         refusals.append(Refusal("member", f"user {user_id} is not a member of network "
                                           f"{net.id}", "not_found"))
     return refusals
+
+
+def networks_reviewed_by(networks: list[Network], entity: Organization | None,
+                         same_person: list[UserInfo]) -> list[Network]:
+    """Networks overseeing the entity in which the person holds an active member account."""
+    accounts = [u.id for u in same_person if u.role == "member"]
+    return [n for n in official_networks(networks, entity)
+            if any(n.active_member(a) for a in accounts)]
 
 
 def official_networks(networks: list[Network], entity: Organization | None) -> list[Network]:

@@ -69,7 +69,9 @@ from lifecycle.model import (
     Work,
 )
 from lifecycle.organizations import normalize_name
+from lifecycle.outbox import check_email
 from lifecycle.outbox import enqueue_for as enqueue_notifications
+from lifecycle.outbox import save_settings as save_notification_settings
 from lifecycle.reducer import UPDATABLE_ORGANIZATION_FIELDS, apply
 from lifecycle.states import FINAL_STAGES, SECTORS, STAGES, destination, spec_for
 
@@ -482,11 +484,15 @@ class Lifecycle(SigningCommands, ExecutionCommands):
             password = check.text("password", password, max_len=200)
             if len(password) < 8:
                 raise Invalid("password", "must have at least 8 characters")
+        email = check_email(email)  # private: kept in the notification settings, not the log
         token = secrets.token_urlsafe(32)
         password_hash = _passwords.hash(password) if password else None  # outside the lock
         with self._write() as tx:
             organization = tx.organization(organization_id)
-            refuse(decide.user(actor, role, organization, organization_id))
+            reviewing = decide.networks_reviewed_by(
+                tx.all_networks(), organization, tx.users_of_person(person)) \
+                if role == "official" and person else []
+            refuse(decide.user(actor, role, organization, organization_id, reviewing))
             if _USER_BY_NAME.one(tx.conn, {"username": username}):
                 raise Conflict(f"username {username!r} is taken",
                                [{"field": "username", "message": "is taken"}])
@@ -504,6 +510,8 @@ class Lifecycle(SigningCommands, ExecutionCommands):
             if person:
                 data["person_id"] = person
             tx.emit("user.registered", actor, data)
+        if email:
+            save_notification_settings(self.engine, user_id, email=email)
         return UserInfo(user_id, username, role, entity, organization_id, person), token
 
     def set_password(self, *, user_id: int, password: str) -> None:

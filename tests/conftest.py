@@ -175,9 +175,22 @@ class World:
         return self.lc.apply_proposal(actor=self.official, work_id=self.work_id,
                                       proposal_id=proposal_id)
 
+    def prepare(self, trigger: str) -> None:
+        """What a trigger needs besides documents and sign-offs (DESIGN §2, wave 2): the bases
+        integrated before an award; the appeal window over before the contract is signed."""
+        from lifecycle import execution
+
+        work = self.work
+        if trigger == "award" and not execution.bases_integrated(work):
+            self.lc.record_milestone(actor=self.official, work_id=self.work_id,
+                                     code="bases_integrated", date=self.clock.now.date().isoformat())
+        if trigger == "sign_contract":
+            self.clock.advance(days=12)  # five business days, whatever the holidays
+
     def advance(self, trigger: str, documents: tuple[str, ...] = (), award: dict | None = None,
                 signers: tuple[str, ...] = ("rosa", "jorge", "ana")):
         """Attach the documents, open the proposal, collect approvals and apply it."""
+        self.prepare(trigger)
         for kind in documents:
             self.attach(kind)
         proposal = self.propose(trigger, award=award)

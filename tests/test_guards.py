@@ -170,6 +170,7 @@ def test_observations_must_be_answered_before_the_tender(world):
 def in_tender(world):
     world.advance("approve_design", ("feasibilityStudy",))
     world.advance("publish_tender", ("technicalSpecifications", "budgetApproval"))
+    world.prepare("award")  # the bases integrated
     world.attach("evaluationReports")
     return world
 

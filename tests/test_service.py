@@ -73,7 +73,7 @@ def test_documents_are_stored_by_sha256(world):
     document = work.documents[0]
     assert document.sha256 == hashlib.sha256(content).hexdigest()
     assert document.size == len(content)
-    assert world.lc.document_path(document.sha256).read_bytes() == content
+    assert b"".join(world.lc.blobs.chunks(document.sha256)) == content
 
 
 def test_upload_limit_and_unknown_kind_are_named(world):

@@ -5,6 +5,7 @@ would be refused."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from urllib.parse import quote, urlsplit
 
@@ -13,6 +14,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
+from api.deps import RowId
+from api.throttle import LoginAttempts, Lockout
+from api.uploads import has_unsafe_characters, upload_filename, upload_media_type
 from api.web.pages import describe_error, render_work
 from api.web.render import Page, lifecycle_of, safe_next
 from lifecycle.errors import Invalid, LifecycleError
@@ -68,15 +72,40 @@ async def login(request: Request):
 
 
 def _login(page: Page, form: FormData) -> Response:
-    username, password = text(form, "username").strip(), text(form, "password")
+    # Names are stored in NFC; a Mac may send what was typed in NFD.
+    username = unicodedata.normalize("NFC", text(form, "username").strip())
+    password = text(form, "password")
     target = safe_next(text(form, "next"))
-    actor = lifecycle_of(page.request).authenticate_password(username, password) \
-        if username and password else None
-    if actor is None:
+    if not (username and password):
         return page.render("login.html", status_code=401, next=target, username=username,
                            error=page.gettext("Wrong username or password."))
+    lc = lifecycle_of(page.request)
+    attempts = LoginAttempts(lc, username, page.request.client.host
+                             if page.request.client else None)
+    lockout = attempts.lockout()
+    actor = None
+    if lockout is None and not has_unsafe_characters(username):
+        actor = lc.authenticate_password(username, password)
+    if actor is None:
+        lockout = lockout or attempts.failed()
+        if lockout is not None:
+            return locked_out(page, lockout, target, username)
+        return page.render("login.html", status_code=401, next=target, username=username,
+                           error=page.gettext("Wrong username or password."))
+    attempts.succeeded()
     page.session.login(actor.id)
     return page.redirect(target, "logged_in")
+
+
+def locked_out(page: Page, lockout: Lockout, target: str, username: str) -> Response:
+    """429: the same words whether or not the account exists, and no password was checked."""
+    response = page.render("login.html", status_code=429, next=target, username=username,
+                           error=page.translations.ngettext(
+                               "Too many failed attempts. Wait %(num)s minute and try again.",
+                               "Too many failed attempts. Wait %(num)s minutes and try again.",
+                               lockout.minutes) % {"num": lockout.minutes})
+    response.headers.update(lockout.headers)
+    return response
 
 
 @router.post("/logout")
@@ -110,11 +139,10 @@ def _register_work(page: Page, form: FormData) -> Response:
     lc = lifecycle_of(page.request)
     network = text(form, "network_id")
     try:
-        if not network.isdigit():
-            raise Invalid("network_id", "choose a network")
+        # The region's network oversees the work; a network chosen in the form must be it.
         work = lc.register_work(
-            actor=page.actor, code=text(form, "code"), title=text(form, "title"), entity=None,
-            region=text(form, "region"), network_id=int(network),
+            actor=page.actor, code=text(form, "code"), title=text(form, "title"),
+            region=text(form, "region"), network_id=int(network) if network.isdigit() else None,
             reference_amount=text(form, "reference_amount").replace(",", "").strip(),
             currency=text(form, "currency").strip().upper() or "PEN")
     except LifecycleError as exc:
@@ -125,7 +153,7 @@ def _register_work(page: Page, form: FormData) -> Response:
 
 
 @router.post("/works/{work_id}/documents")
-async def attach_document(request: Request, work_id: int):
+async def attach_document(request: Request, work_id: RowId):
     return await handle(request, _attach_document, work_id)
 
 
@@ -133,18 +161,19 @@ def _attach_document(page: Page, form: FormData, work_id: int) -> Response:
     upload = form.get("file")
 
     def command():
-        if not isinstance(upload, UploadFile) or not upload.filename:
+        filename = upload_filename(upload.filename) if isinstance(upload, UploadFile) else None
+        if filename is None:
             raise Invalid("file", "choose a file to upload")
         lifecycle_of(page.request).attach_document(
             actor=page.actor, work_id=work_id, kind=text(form, "kind"),
-            title=text(form, "title"), filename=upload.filename, content=upload.file,
-            media_type=upload.content_type or "application/octet-stream")
+            title=text(form, "title"), filename=filename, content=upload.file,
+            media_type=upload_media_type(upload.content_type))
 
     return on_work(page, work_id, command, "document_attached", form)
 
 
 @router.post("/works/{work_id}/observations/{observation_id}/answer")
-async def answer_observation(request: Request, work_id: int, observation_id: int):
+async def answer_observation(request: Request, work_id: RowId, observation_id: RowId):
     return await handle(request, _answer_observation, work_id, observation_id)
 
 
@@ -155,7 +184,7 @@ def _answer_observation(page: Page, form: FormData, work_id: int, observation_id
 
 
 @router.post("/works/{work_id}/proposals")
-async def open_proposal(request: Request, work_id: int):
+async def open_proposal(request: Request, work_id: RowId):
     return await handle(request, _open_proposal, work_id)
 
 
@@ -179,7 +208,7 @@ def _open_proposal(page: Page, form: FormData, work_id: int) -> Response:
 
 
 @router.post("/works/{work_id}/proposals/{proposal_id}/withdraw")
-async def withdraw_proposal(request: Request, work_id: int, proposal_id: int):
+async def withdraw_proposal(request: Request, work_id: RowId, proposal_id: RowId):
     return await handle(request, _withdraw_proposal, work_id, proposal_id)
 
 
@@ -189,7 +218,7 @@ def _withdraw_proposal(page: Page, form: FormData, work_id: int, proposal_id: in
 
 
 @router.post("/works/{work_id}/proposals/{proposal_id}/apply")
-async def apply_proposal(request: Request, work_id: int, proposal_id: int):
+async def apply_proposal(request: Request, work_id: RowId, proposal_id: RowId):
     return await handle(request, _apply_proposal, work_id, proposal_id)
 
 
@@ -210,19 +239,27 @@ def _apply_proposal(page: Page, form: FormData, work_id: int, proposal_id: int) 
 
 # ---------------------------------------------------------------------- network members
 @router.post("/works/{work_id}/proposals/{proposal_id}/signoffs")
-async def record_signoff(request: Request, work_id: int, proposal_id: int):
+async def record_signoff(request: Request, work_id: RowId, proposal_id: RowId):
     return await handle(request, _record_signoff, work_id, proposal_id)
 
 
 def _record_signoff(page: Page, form: FormData, work_id: int, proposal_id: int) -> Response:
     decision = text(form, "decision")
+    from api.web.keys import signed_fields  # the statement and proof keys.js added (§4.3)
+
+    try:
+        statement, proof = signed_fields(form)
+    except LifecycleError as exc:
+        return render_work(page, work_id, status_code=exc.status,
+                           error=describe_error(page, exc))
     return on_work(page, work_id, lambda: lifecycle_of(page.request).record_signoff(
         actor=page.actor, work_id=work_id, proposal_id=proposal_id, decision=decision,
-        reason=text(form, "reason") or None), f"signoff_{decision}", form)
+        reason=text(form, "reason") or None, statement=statement, proof=proof),
+        f"signoff_{decision}", form)
 
 
 @router.post("/works/{work_id}/observations")
-async def file_observation(request: Request, work_id: int):
+async def file_observation(request: Request, work_id: RowId):
     return await handle(request, _file_observation, work_id)
 
 
@@ -232,7 +269,7 @@ def _file_observation(page: Page, form: FormData, work_id: int) -> Response:
 
 
 @router.post("/works/{work_id}/conflicts")
-async def declare_conflict(request: Request, work_id: int):
+async def declare_conflict(request: Request, work_id: RowId):
     return await handle(request, _declare_conflict, work_id)
 
 

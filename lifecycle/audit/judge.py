@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from lifecycle import decide, execution
+from lifecycle.evidence import signature_audit
 from lifecycle.decide import Refusal
 from lifecycle.model import State, UserInfo
 
@@ -60,8 +61,13 @@ def _user_registered(state, person, data, at):
     if any(u.username == data.get("username") for u in state.users.values()):
         refusals.append(Refusal("username", f"username {data.get('username')!r} is taken"))
     org_id = data.get("organization_id")
-    return refusals + decide.user(person, data.get("role"), state.organizations.get(org_id),
-                                  org_id)
+    organization = state.organizations.get(org_id)
+    same_person = [u for u in state.users.values()
+                   if data.get("person_id") and u.person_id == data.get("person_id")]
+    reviewing = decide.networks_reviewed_by(list(state.networks.values()), organization,
+                                            same_person) if data.get("role") == "official" \
+        else []
+    return refusals + decide.user(person, data.get("role"), organization, org_id, reviewing)
 
 
 def _network_created(state, person, data, at):
@@ -157,6 +163,10 @@ JUDGES: dict[str, Callable] = {
     "deadline.reached": _on_work(lambda p, w, n, d, at: decide.deadline_reached(
         p, w, n, d.get("code"), d.get("due"), at)),
 }
+
+
+# Members' keys and signed sign-offs (DESIGN §4.3): lifecycle.evidence.signature_audit.
+JUDGES.update(signature_audit.replay_judges(JUDGES["signoff.recorded"]))
 
 
 def judge(state: State, entry: dict, at) -> list[Refusal]:
