@@ -363,3 +363,23 @@ def test_replay_judges_key_entries_and_a_replayed_statement_like_the_service(wor
            "by the member it belongs to" in problems
     assert f"entry {len(lines)}: signoff.recorded not allowed: signature: this statement was " \
            "already used" in problems
+
+
+def test_with_the_policy_an_unsigned_sign_off_cannot_undo_a_signed_one(world):
+    """What the operator could write without a member's key — an unsigned withdraw after a
+    signed approval or block — changes nothing: the member's latest signed sign-off counts."""
+    world.lc.set_policy(actor=world.admin, network_id=world.network_id,
+                        require_member_signatures=True)
+    world.attach("feasibilityStudy")
+    proposal = world.propose("approve_design")
+    signers = {name: Ed25519Member(world, name) for name in ("rosa", "jorge", "ana", "luis")}
+    for name in ("rosa", "jorge", "ana"):
+        signers[name].sign(proposal.id)
+    signers["luis"].sign(proposal.id, "block", "Falta el estudio de suelos.")
+    world.sign(proposal.id, "rosa", "luis", decision="withdraw")  # unsigned
+    verdicts = {r.guard: r for r in world.apply(proposal.id).results}
+    assert not verdicts["blocks"].ok and "Falta el estudio de suelos." in \
+        verdicts["blocks"].message
+    assert verdicts["quorum"].ok  # rosa's signed approval still counts
+    signers["luis"].sign(proposal.id, "withdraw", "Se adjuntó el estudio.")
+    assert world.apply(proposal.id).applied

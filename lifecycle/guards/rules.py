@@ -97,6 +97,21 @@ def _exclusion(state: GuardState, proposal: Proposal, signoff: SignOff,
     return None
 
 
+def counting_signoffs(state: GuardState, proposal: Proposal) -> dict[int, SignOff]:
+    """Each member's sign-off that counts: the latest. Under require_member_signatures (DESIGN
+    §4.3) an unsigned sign-off, which whoever holds the database could write, neither adds nor
+    takes away: a member's latest signed sign-off counts, and only a member who never signed
+    is judged by an unsigned one (which then does not count)."""
+    latest = proposal.latest_signoffs()
+    if not signatures_required(state, proposal):
+        return latest
+    signed = {s.user_id: s for s in proposal.carried_blocks if s.key_id is not None}
+    for signoff in proposal.signoffs:
+        if signoff.key_id is not None:
+            signed[signoff.user_id] = signoff
+    return {user_id: signed.get(user_id, signoff) for user_id, signoff in latest.items()}
+
+
 def signatures_required(state: GuardState, proposal: Proposal) -> bool:
     """DESIGN §4.3: under `require_member_signatures` (in force, or pinned when the proposal
     opened) an unsigned approval or block does not count."""
@@ -110,7 +125,7 @@ def approval_tally(state: GuardState, proposal: Proposal) -> list[TalliedSignOff
     dossier_seq = dossier_changed_seq(state.work)
     tally = []
     counted_organizations: set[int] = set()
-    latest = sorted(proposal.latest_signoffs().values(), key=lambda s: s.seq)
+    latest = sorted(counting_signoffs(state, proposal).values(), key=lambda s: s.seq)
     for signoff in latest:
         if signoff.decision != "approve":
             continue
@@ -162,8 +177,10 @@ def blocks(state: GuardState, proposal: Proposal, policy: Policy, at: datetime) 
     """No standing block: a member's latest sign-off is not a block (only its author lifts it).
     Blocks carried over from an earlier proposal of the same trigger in the same stage stand
     here too; a departed author's block is lifted only by an overrule (block.overruled)."""
-    standing = [s for s in standing_blocks(proposal)
-                if s.key_id is not None or not signatures_required(state, proposal)]
+    required = signatures_required(state, proposal)
+    standing = [s for s in counting_signoffs(state, proposal).values()
+                if s.decision == "block" and s.user_id not in proposal.overruled
+                and (s.key_id is not None or not required)]
     details = {"blocks": [{"user_id": s.user_id, "reason": s.reason} for s in standing],
                "overruled": list(proposal.overruled)}
     if not standing:
