@@ -13,11 +13,21 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from lifecycle.errors import Forbidden, Invalid, Unauthorized
 from lifecycle.service import Actor, Lifecycle
+
+# Ids are PostgreSQL `integer` columns: an id beyond that range names no row, and must never
+# reach the driver (an overflow there is a 500). The API's own path types are in api/schemas.py;
+# the web pages use this one, and answer a refused id with their 404 page.
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+# A filter of a page (search words, a region, a cursor): as bounded as the API's (api/schemas.py
+# text_query), far below SQLite's 50,000-byte LIKE pattern limit.
+MAX_SEARCH_CHARS = 200
+SearchText = Annotated[str, Query(max_length=MAX_SEARCH_CHARS)]
 
 bearer = HTTPBearer(auto_error=False, description="The API token printed by `lifecycle users "
                                                   "add`, `lifecycle demo` or `POST /users`.")

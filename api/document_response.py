@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from fastapi.responses import FileResponse, Response, StreamingResponse
 
+from api.uploads import safe_media_type
 from lifecycle.blobs import BlobContent
 
 
@@ -17,6 +18,8 @@ def stored_document_response(content: BlobContent, media_type: str, filename: st
     as part of this site."""
     headers = {**(headers or {}), "X-Content-Type-Options": "nosniff",
                "Content-Security-Policy": "sandbox"}
+    # A media type stored before uploads were checked may hold bytes no header can carry.
+    media_type = safe_media_type(media_type)
     if content.path is not None:
         return FileResponse(content.path, media_type=media_type, filename=filename,
                             headers=headers)

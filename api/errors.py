@@ -2,18 +2,17 @@
 
 Every error under /api/ is `application/problem+json` with an `errors` list that names the
 field (or the guard) at fault, so a client never has to parse a sentence to know what to fix.
-Pages outside /api/ keep FastAPI's default handlers; the web app renders its own errors.
+Outside /api/ a refusal of the HTTP layer (a parameter out of range, an unknown address, a body
+over the limit) is a page in the reader's language (api/web/refusals.py).
 """
 
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import (
-    http_exception_handler,
-    request_validation_exception_handler,
-)
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lifecycle.errors import LifecycleError
@@ -21,6 +20,8 @@ from lifecycle.errors import LifecycleError
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 API_PREFIX = "/api/"
 REALM = 'Bearer realm="lifecycle"'
+# Refusals a person reading the site gets as a page in their language (api/web/refusals.py).
+WEB_STATUS_PAGES = (400, 404, 405, 413)
 
 
 class BodyTooLarge(StarletteHTTPException):
@@ -64,6 +65,8 @@ def _is_api(request: Request) -> bool:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    from api.web.refusals import status_page, validation_page
+
     @app.exception_handler(LifecycleError)
     async def lifecycle_error(request: Request, exc: LifecycleError):
         headers = None
@@ -75,7 +78,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
         if not _is_api(request):
-            return await request_validation_exception_handler(request, exc)
+            return await run_in_threadpool(validation_page, request, exc)
         errors = []
         for error in exc.errors():
             message = error.get("msg", "is invalid")
@@ -87,7 +90,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        if not _is_api(request) and not isinstance(exc, BodyTooLarge):
+        if not _is_api(request):
+            if exc.status_code in WEB_STATUS_PAGES:
+                return await run_in_threadpool(status_page, request, exc.status_code)
             return await http_exception_handler(request, exc)
         if exc.status_code == 400:
             # FastAPI's only 400: a body it could not decode (e.g. invalid UTF-8). For the

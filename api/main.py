@@ -7,12 +7,24 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.boundary import HttpBoundary
 from lifecycle.bootstrap import open_lifecycle
 from lifecycle.db import WalCheckpointer, is_sqlite
 from lifecycle.service import Lifecycle
 
 # Multipart framing around an upload (boundaries, part headers, the kind and title fields).
 MULTIPART_ALLOWANCE = 64 * 1024
+API_MOUNT = "/api/v1"
+
+
+def body_limit(scope) -> int:
+    """The largest upload a path takes: the anonymous bundle-verify form its own (smaller)
+    bound, everything else the engine's document limit."""
+    from api.web.audit import MAX_BUNDLE_UPLOAD_BYTES, VERIFY_PATH
+
+    if scope.get("path") == VERIFY_PATH:
+        return MAX_BUNDLE_UPLOAD_BYTES
+    return scope["app"].state.lc.max_upload_bytes
 
 
 class BodySizeLimit:
@@ -25,15 +37,22 @@ class BodySizeLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        from api.errors import BodyTooLarge, problem
+        from api.errors import API_PREFIX, BodyTooLarge, problem
 
-        upload_limit = scope["app"].state.lc.max_upload_bytes
+        upload_limit = body_limit(scope)
         limit = upload_limit + MULTIPART_ALLOWANCE
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             exc = BodyTooLarge(upload_limit)
-            response = problem(413, "Content too large", exc.detail, exc.errors,
-                               {"Connection": "close"})
+            if scope["path"].startswith(API_PREFIX):
+                response = problem(413, "Content too large", exc.detail, exc.errors,
+                                   {"Connection": "close"})
+            else:
+                from starlette.requests import Request
+
+                from api.web.refusals import status_page
+
+                response = status_page(Request(scope, receive), 413)
             return await response(scope, receive, send)
         received = 0
 
@@ -59,6 +78,40 @@ def _problem_media_type(schema: dict) -> dict:
                 if status[:1] == "4" and content:
                     response["content"] = {"application/problem+json":
                                            next(iter(content.values()))}
+    return schema
+
+
+def _needs_user(dependant) -> bool:
+    """Whether a route's dependencies include the signed-in caller (current_user)."""
+    from api.deps import current_user
+
+    return any(dep.call is current_user or _needs_user(dep) for dep in dependant.dependencies)
+
+
+def _api_routes(routes):
+    """Every APIRoute of the app, through included routers."""
+    from fastapi.routing import APIRoute
+
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif hasattr(route, "original_router"):  # an included router (FastAPI >= 0.16x)
+            yield from _api_routes(route.original_router.routes)
+        elif hasattr(route, "routes"):
+            yield from _api_routes(route.routes)
+
+
+def _public_reads(api_router, schema: dict) -> dict:
+    """Every API route looks at a presented token (a bad one is a 401), so FastAPI marks them
+    all as secured. Operations that need no caller are documented as open: `security: []`."""
+    paths = schema.get("paths", {})
+    for route in _api_routes(api_router.routes):
+        if _needs_user(route.dependant):
+            continue
+        for method in route.methods:
+            operation = paths.get(API_MOUNT + route.path, {}).get(method.lower())
+            if operation is not None:
+                operation["security"] = []
     return schema
 
 
@@ -90,6 +143,8 @@ def create_app(lifecycle: Lifecycle | None = None) -> FastAPI:
                     "Errors are RFC 9457 problem details whose `errors` name each field or "
                     "guard at fault.",
         version="0.1.0",
+        # /docs is served by api/docs.py from the app's own files, never from a CDN.
+        docs_url=None, redoc_url=None,
     )
     app.state.lc = lifecycle or open_lifecycle()
     # A missing, empty or short web session key stops the server here, not at the first page.
@@ -98,12 +153,19 @@ def create_app(lifecycle: Lifecycle | None = None) -> FastAPI:
     session_secret(app.state.lc.data_dir)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
-    app.include_router(api_router, prefix="/api/v1")
+    # Outermost: query strings are checked before anything reads them, and every response,
+    # a 413 or a 500 included, leaves with the security headers.
+    app.add_middleware(HttpBoundary)
+    app.include_router(api_router, prefix=API_MOUNT)
     app.include_router(web_router)
+    from api.docs import router as docs_router
+
+    app.include_router(docs_router)
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            app.openapi_schema = _problem_media_type(FastAPI.openapi(app))
+            app.openapi_schema = _public_reads(api_router,
+                                               _problem_media_type(FastAPI.openapi(app)))
         return app.openapi_schema
 
     app.openapi = openapi

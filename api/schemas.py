@@ -197,7 +197,7 @@ class PolicyIn(BaseModel):
     award_tolerance_pct: int | None = None
     low_tolerance_pct: int | None = None
     stage_sla_days: dict[str, int] | None = None
-    require_member_signatures: bool | None = None  # DESIGN §4.3
+    require_member_signatures: StrictBool | None = None  # DESIGN §4.3
     amendment_flag_pct: int | None = None  # execution (DESIGN §2, wave 2)
     paralysis_months: int | None = None
     appeal_days: int | None = None

@@ -9,6 +9,7 @@ from api.deps import LifecycleDep, OfficialUser
 from api.document_response import stored_document_response
 from api.errors import BodyTooLarge
 from api.schemas import DocumentId, DocumentKind, DocumentOut, WorkId, problems
+from api.uploads import upload_filename, upload_media_type
 from lifecycle.errors import NotFound
 
 router = APIRouter(prefix="/works/{work_id}/documents", tags=["documents"])
@@ -25,9 +26,11 @@ def attach_document(work_id: WorkId, actor: OfficialUser, lc: LifecycleDep,
     Attaching makes earlier approvals of the open proposal stale."""
     if file.size is not None and file.size > lc.max_upload_bytes:
         raise BodyTooLarge(lc.max_upload_bytes)
+    # The part's own headers are client bytes: an NFC name and a plain media type, or a 422.
+    filename = upload_filename(file.filename) or "document"
+    media_type = upload_media_type(file.content_type)
     work = lc.attach_document(actor=actor, work_id=work_id, kind=kind, title=title,
-                              filename=file.filename or "document", content=file.file,
-                              media_type=file.content_type or "application/octet-stream")
+                              filename=filename, content=file.file, media_type=media_type)
     return DocumentOut.model_validate(work.documents[-1].__dict__)
 
 

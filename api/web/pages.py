@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from api.deps import RowId, SearchText
 from api.document_response import stored_document_response
 from api.web.diagram import stage_diagram
 from api.web.render import Page, lifecycle_of, safe_next
@@ -41,8 +42,9 @@ def describe_error(page: Page, exc: LifecycleError) -> str:
 
 # ---------------------------------------------------------------------- portal
 @router.get("/")
-def portal(request: Request, q: str = "", stage: str = "", region: str = "", network: str = "",
-           stalled: str = "", cursor: str = ""):
+def portal(request: Request, q: SearchText = "", stage: SearchText = "",
+           region: SearchText = "", network: SearchText = "", stalled: SearchText = "",
+           cursor: SearchText = ""):
     page = Page(request)
     lc = lifecycle_of(request)
     networks = {n.id: n for n in lc.list_networks()}
@@ -172,12 +174,12 @@ def render_work(page: Page, work_id: int, *, status_code: int = 200, error: str 
 
 
 @router.get("/works/{work_id}")
-def work_page(request: Request, work_id: int):
+def work_page(request: Request, work_id: RowId):
     return render_work(Page(request), work_id)
 
 
 @router.get("/works/{work_id}/documents/{document_id}/download")
-def download_document(request: Request, work_id: int, document_id: int):
+def download_document(request: Request, work_id: RowId, document_id: RowId):
     page = Page(request)
     lc = lifecycle_of(request)
     try:
@@ -200,7 +202,7 @@ def networks_page(request: Request):
 
 
 @router.get("/networks/{network_id}")
-def network_page(request: Request, network_id: int):
+def network_page(request: Request, network_id: RowId):
     page = Page(request)
     lc = lifecycle_of(request)
     try:
