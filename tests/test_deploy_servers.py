@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -28,6 +29,8 @@ import pytest
 
 from sqlalchemy import update
 
+from api.web.session import SESSION_COOKIE
+
 from lifecycle.bootstrap import open_lifecycle
 from lifecycle.db import User
 from lifecycle.log.note import SIGNING_KEY_FILE, VKEY_FILE
@@ -38,6 +41,7 @@ pytestmark = pytest.mark.postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 WEB_SECRET = "deployment-test-web-session-key-0123456789abcdef"
+PASSWORD = "contraseña-de-prueba"
 
 
 def _free_port() -> int:
@@ -160,6 +164,7 @@ def deployment(tmp_path) -> Iterator[Deployment]:
     lc = open_lifecycle(machine_a, url=PG_URL)
     world = build_world(lc, Clock(utcnow()))
     tokens = {name: _give_token(lc, actor) for name, actor in world.members.items()}
+    lc.set_password(user_id=world.members["rosa"].id, password=PASSWORD)
     deployment = Deployment(_give_token(lc, world.admin), _give_token(lc, world.official),
                             list(tokens.values()), world.work_id, [machine_a, machine_b],
                             tmp=tmp_path)
@@ -330,3 +335,32 @@ def test_kill_9_under_write_load_loses_no_acknowledged_write(deployment):
     assert [e["seq"] for e in entries] == list(range(before + len(stored)))
     check = deployment.audit_check(1)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def _csrf(client: httpx.Client, path: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', client.get(path).text)
+    assert match, f"no form on {path}"
+    return match.group(1)
+
+
+def test_a_login_on_one_machine_holds_on_the_other_until_logout_anywhere(deployment):
+    machine_a, machine_b = deployment.serve(0), deployment.serve(1, workers=2)
+    with httpx.Client(base_url=machine_a.url, timeout=30) as browser:
+        response = browser.post("/login", data={"username": "rosa", "password": PASSWORD,
+                                                "csrf": _csrf(browser, "/login")})
+        assert response.status_code == 303, response.text
+        cookie = browser.cookies[SESSION_COOKIE]
+        assert 'action="/logout"' in browser.get("/").text
+
+        # The same cookie, sent to the other machine (another process, another data folder).
+        with httpx.Client(base_url=machine_b.url, timeout=30,
+                          cookies={SESSION_COOKIE: cookie}) as elsewhere:
+            assert 'action="/logout"' in elsewhere.get("/").text
+            logout = elsewhere.post("/logout", data={"csrf": _csrf(elsewhere, "/")})
+            assert logout.status_code == 303
+            assert 'action="/logout"' not in elsewhere.get("/").text
+
+        # Logged out on B: the cookie A gave is worth nothing on A too.
+        browser.cookies.clear()
+        browser.cookies.set(SESSION_COOKIE, cookie)
+        assert 'action="/logout"' not in browser.get("/").text
