@@ -175,3 +175,63 @@ def test_an_entry_dated_after_its_cosignature_is_reported(tmp_path, witnesses, l
     size = lc.log_size()
     assert result.problem.startswith(f"entry {size - 1}: dated ")
     assert "after witness" in result.problem
+
+
+def test_a_hanging_witness_delays_only_its_own_cosignature(lc, witnesses, tmp_path):
+    """A witness that accepts the connection and never answers: its submission ends at the
+    client's timeout, and the other two cosign in the same round."""
+    hanging = socket.socket()
+    hanging.bind(("127.0.0.1", 0))
+    hanging.listen(8)  # the kernel completes the handshake; nobody ever reads or answers
+    try:
+        text = policy_text(witnesses, ledger.vkey(lc)).replace(
+            witnesses[2].url, f"http://127.0.0.1:{hanging.getsockname()[1]}")
+        policy = parse_policy(text)
+        _grow(lc, "a", 2)
+        publisher = CheckpointPublisher(lc, policy, timeout=0.5)
+        outcomes = {o.witness: o for o in publisher.publish_once()}
+        publisher.close()
+        assert outcomes["camara"].cosigned and outcomes["colegio"].cosigned
+        assert not outcomes["universidad"].cosigned
+        assert "Timeout" in outcomes["universidad"].message
+    finally:
+        hanging.close()
+
+
+def test_concurrent_submissions_over_http_never_roll_the_witness_back(tmp_path):
+    """The specification's race, through the real server: pairs of submissions with the same
+    old size; the recorded size only grows and every loser is told the winner's size."""
+    import httpx
+
+    from tests.test_witness_protocol import ORIGIN, FakeLog
+
+    log = FakeLog()
+    witness = RunningWitness(tmp_path / "w", "camara", log.vkey)
+    try:
+        recorded = 0
+        with httpx.Client(timeout=10) as client:
+            for round_ in range(8):
+                bodies = [log.body(recorded, recorded + 1), log.body(recorded, recorded + 3)]
+                if round_ % 2:
+                    bodies.reverse()
+                answers: list = [None, None]
+                barrier = threading.Barrier(2)
+
+                def send(i: int) -> None:
+                    barrier.wait()
+                    answers[i] = client.post(witness.url + "/add-checkpoint", content=bodies[i])
+
+                threads = [threading.Thread(target=send, args=(i,)) for i in (0, 1)]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join(timeout=30)
+                assert sorted(a.status_code for a in answers) == [200, 409]
+                now = witness.store.recorded(ORIGIN).size
+                assert now > recorded
+                loser = next(a for a in answers if a.status_code == 409)
+                assert loser.text == f"{now}\n"
+                assert loser.headers["content-type"] == "text/x.tlog.size"
+                recorded = now
+    finally:
+        witness.stop()
