@@ -31,8 +31,9 @@ from lifecycle.service import Actor  # noqa: E402
 STEPS = [
     ("approve_design", ("feasibilityStudy",), None),
     ("publish_tender", ("technicalSpecifications", "budgetApproval"), None),
-    ("award", ("evaluationReports",), {"supplier": "Constructora Andina S.A.C.",
-                                       "amount": "900000.00", "bidders": 3}),
+    ("award", ("evaluationReports",), {"supplier": {"name": "Constructora Andina S.A.C.",
+                                                    "tax_id": "20100070970"},
+                                       "amount": "950000.00", "bidders": 3}),
     ("sign_contract", ("contractSigned",), None),
     ("close", ("completionCertificate",), None),
 ]
@@ -53,28 +54,36 @@ def engine_events_per_second(folder: Path, lifecycles: int) -> tuple[float, int]
     clock = SimulatedClock()
     lc = open_lifecycle(folder / "engine", clock=clock)
     admin = lc.authenticate_token(init(lc))
-    network = lc.create_network(actor=admin, name="Red de Integridad", region="Lambayeque")
+    network = lc.create_network(actor=admin, name="Red de Integridad", regions=["Lambayeque"])
+    entity = lc.create_organization(actor=admin, name="Gobierno Regional", kind="public_entity",
+                                    sector="government", tax_id="20479569861",
+                                    region="Lambayeque")
     info, _ = lc.create_user(actor=admin, username="oficial", role="official",
-                             entity="Gobierno Regional")
-    official = Actor(info.id, info.username, info.role, info.entity)
+                             organization_id=entity.id)
+    official = Actor(info.id, info.username, info.role, info.entity, info.organization_id)
     members = []
     for i, (organization, sector) in enumerate(SECTORS):
+        org = lc.create_organization(actor=admin, name=organization, kind="association",
+                                     sector=sector)
         user, _ = lc.create_user(actor=admin, username=f"miembro{i}", role="member")
         lc.add_member(actor=admin, network_id=network.id, user_id=user.id,
-                      organization=organization, sector=sector)
+                      organization_id=org.id)
         members.append(Actor(user.id, user.username, "member", None))
     start_size = lc.log_size()
     started = time.perf_counter()
     for n in range(lifecycles):
         work = lc.register_work(actor=official, code=f"OBRA-{n:05d}", title=f"Obra {n}",
-                                entity=None, region="Lambayeque", network_id=network.id,
-                                reference_amount="1000000.00")
+                                region="Lambayeque", reference_amount="1000000.00")
         for trigger, documents, award in STEPS:
             for kind in documents:
                 lc.attach_document(actor=official, work_id=work.id, kind=kind, title=kind,
                                    filename=f"{kind}.pdf", content=f"{n} {kind}".encode())
             if trigger == "award":
                 clock.now += timedelta(days=16)
+                lc.record_milestone(actor=official, work_id=work.id, code="bases_integrated",
+                                    date=clock.now.date().isoformat())
+            if trigger == "sign_contract":
+                clock.now += timedelta(days=12)  # the appeal window of five business days
             proposal = lc.open_proposal(actor=official, work_id=work.id, trigger=trigger,
                                         justification="ready", award=award)
             for member in members:

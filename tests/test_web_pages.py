@@ -64,9 +64,10 @@ def signoff_form(work_id: int, proposal_id: int) -> str:
 
 # ---------------------------------------------------------------------- the public portal
 def test_portal_lists_works_with_filters_search_and_counts(world, browser):
+    world.lc.create_network(actor=world.admin, name="Red de Integridad Piura", regions=["Piura"])
     other = world.lc.register_work(
-        actor=world.official, code="LAM-2026-002", title="Colegio en Mórrope", entity=None,
-        region="Piura", network_id=world.network_id, reference_amount="800000.00")
+        actor=world.official, code="LAM-2026-002", title="Colegio en Mórrope",
+        region="Piura", reference_amount="800000.00")
     page = browser.get("/").text
     assert "LAM-2026-001" in page and "LAM-2026-002" in page
     assert "2 obras en total" in page
@@ -205,10 +206,12 @@ def test_member_of_another_network_sees_no_signoff_form_and_is_refused(world, ap
     world.attach("feasibilityStudy")
     proposal = world.propose("approve_design")
     elsewhere = world.lc.create_network(actor=world.admin, name="Red de Integridad Piura",
-                                        region="Piura")
+                                        regions=["Piura"])
     pedro = world.user("pedro", "member")
+    chamber = world.organization("camara_piura", "Cámara de Comercio de Piura", "association",
+                                 "private_sector")
     world.lc.add_member(actor=world.admin, network_id=elsewhere.id, user_id=pedro.id,
-                        organization="Cámara de Comercio de Piura", sector="private_sector")
+                        organization_id=chamber)
     outsider = Browser(app, world)
     outsider.login("pedro")
     page = outsider.get(f"/works/{world.work_id}").text
@@ -313,7 +316,7 @@ def test_official_uploads_answers_proposes_and_sees_why_apply_is_refused(world, 
 
 def test_official_withdraws_and_cannot_act_for_another_entity(world, app):
     world.propose("approve_design")
-    other = world.user("otro", "official", "Municipalidad de Chiclayo")
+    other = world.other_official()
     stranger = Browser(app, world)
     stranger.login(other.username)
     page = stranger.get(f"/works/{world.work_id}").text
