@@ -242,7 +242,7 @@ def webauthn_key(user_id: int, credential: dict, *, challenge: bytes, rp_id: str
             expected_origin=list(origins), require_user_presence=True,
             require_user_verification=True,
             supported_pub_key_algs=[Alg.EDDSA, Alg.ECDSA_SHA_256, Alg.RSASSA_PKCS1_v1_5_SHA_256])
-    except (WebAuthnException, KeyError, TypeError, ValueError) as exc:
+    except (WebAuthnException, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise EvidenceError("credential", f"the passkey registration does not verify: {exc}"
                             ) from None
     public_key = bytes(verified.credential_public_key)
