@@ -74,6 +74,7 @@ def compose(kind: str, params: dict, *, language: str, base_url: str) -> MailTex
                  "%(change)s after you gave it. Review what changed and approve again if you "
                  "still agree.") % (work | {"trigger": trigger,
                                            "change": _change(_, params.get("change", ""))})
+        link = f"{base_url.rstrip('/')}/pending"  # where the one-step re-approve is
     elif kind == "proposal_blocked":
         subject = _("Your proposal was blocked: %(code)s") % work
         lead = _("A network member blocked your proposal “%(trigger)s” for the work %(code)s. "

@@ -112,6 +112,7 @@ def test_an_approval_gone_stale_is_told_to_its_author_only(world, smtp):
     stale_mail = [m for m in smtp.messages if "ya no cuenta" in m["Subject"]]
     assert len(stale_mail) == 2
     assert "se adjuntó un documento" in stale_mail[0].get_content()
+    assert f"{BASE_URL}/pending" in stale_mail[0].get_content()  # the one-step re-approve
 
 
 def test_english_when_the_reader_prefers_it_and_muted_kinds_are_not_queued(world, smtp):
