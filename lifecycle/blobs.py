@@ -81,7 +81,22 @@ def _pieces(content: Content) -> Iterator[bytes]:
         for start in range(0, len(view), CHUNK_BYTES):
             yield bytes(view[start:start + CHUNK_BYTES])
         return
-    yield from iter(lambda: content.read(CHUNK_BYTES), b"")
+    while piece := _read_full(content, CHUNK_BYTES):
+        yield piece
+
+
+def _read_full(source: IO[bytes], n: int) -> bytes:
+    """Exactly `n` bytes, fewer only at the end: a stream may answer a read with less, and the
+    database store's chunks are all full but the last."""
+    piece = source.read(n)
+    if not piece or len(piece) == n:
+        return piece
+    parts = [piece]
+    missing = n - len(piece)
+    while missing and (more := source.read(missing)):
+        parts.append(more)
+        missing -= len(more)
+    return b"".join(parts)
 
 
 def _counted(pieces: Iterator[bytes], limit: int) -> Iterator[bytes]:
@@ -92,6 +107,10 @@ def _counted(pieces: Iterator[bytes], limit: int) -> Iterator[bytes]:
         if size > limit:
             raise Invalid("file", f"is larger than {limit} bytes")
         yield piece
+
+
+def _chunk_count(size: int) -> int:
+    return -(-size // CHUNK_BYTES)
 
 
 def _refuse_empty(size: int) -> None:
@@ -204,11 +223,11 @@ class DatabaseBlobStore:
             for count, piece in enumerate(_counted(_pieces(source), limit), start=1):
                 if count == 1:  # the blob row first: the chunks refer to it
                     _INSERT_BLOB(conn, {"sha256": sha, "size": size,
-                                        "chunks": -(-size // CHUNK_BYTES)})
+                                        "chunks": _chunk_count(size)}).close()
                 again.update(piece)
                 written += len(piece)
                 _INSERT_CHUNK(conn, {"sha256": sha, "idx": count - 1, "data": piece}).close()
-            if again.hexdigest() != sha or written != size:
+            if again.hexdigest() != sha or written != size or count != _chunk_count(size):
                 # The transaction rolls back with this error: nothing of it is kept.
                 raise Conflict("the upload changed while it was being stored; send it again")
             return StoredBlob(sha, size)

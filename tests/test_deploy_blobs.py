@@ -75,6 +75,24 @@ def test_the_same_content_is_stored_once_and_a_pipe_is_accepted(pg_lc, clock):
     assert _stored(pg_lc) == (1, 2)
 
 
+class TrickleStream(io.BytesIO):
+    """A seekable upload that answers every read with at most 1000 bytes."""
+
+    def read(self, n: int = -1) -> bytes:
+        return super().read(min(n, 1000) if n and n > 0 else 1000)
+
+
+@pytest.mark.postgres
+def test_short_reads_still_make_full_chunks(pg_lc, clock):
+    world = build_world(pg_lc, clock)
+    content = _big(2 * CHUNK_BYTES + 5)
+    document = world.attach("feasibilityStudy", content=TrickleStream(content)).documents[-1]
+    assert document.size == len(content)
+    pieces = list(pg_lc.blobs.open(document.sha256).chunks())
+    assert [len(p) for p in pieces] == [CHUNK_BYTES, CHUNK_BYTES, 5]
+    assert b"".join(pieces) == content
+
+
 @pytest.mark.postgres
 def test_a_refused_or_failed_upload_leaves_nothing(pg_lc, clock):
     world = build_world(pg_lc, clock)
