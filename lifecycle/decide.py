@@ -377,7 +377,7 @@ def _shape_first(shape: list[execution.Breach], rules: list[execution.Breach]
                  ) -> list[Refusal]:
     if shape:
         return [Refusal(b.field or b.rule, b.message, "invalid", b.field) for b in shape]
-    return [Refusal(b.rule, b.message, "conflict", b.field) for b in rules]
+    return [Refusal(b.field or b.rule, b.message, "conflict", b.field) for b in rules]
 
 
 def valuation_reported(who: may.Person, work: Work, valuation: execution.ValuationInput,
