@@ -240,3 +240,20 @@ def test_templates_hold_no_inline_script_or_event_handler():
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), template.name
         assert not re.search(r"\son[a-z]+\s*=", text, re.IGNORECASE), template.name
         assert "javascript:" not in text.lower(), template.name
+
+
+@pytest.mark.parametrize("number", ["²", "٣", "99999999999999999999", "2147483648", "-1"])
+def test_odd_numbers_in_form_fields_are_refused_cleanly(world, official, number):
+    page = f"/works/{world.work_id}"
+    proposal = world.propose("approve_design")
+    for path, fields in (
+            ("/works", {"code": "LAM-2026-777", "title": "Obra", "region": "Lambayeque",
+                        "network_id": number, "reference_amount": "1000"}),
+            (f"{page}/proposals/{proposal.id}/apply", {"version": number}),
+            (f"{page}/proposals/{proposal.id}/withdraw", {}),
+            (f"{page}/proposals", {"trigger": "award", "justification": "j",
+                                   "supplier": "S", "amount": "1", "bidders": number})):
+        response = official.post(path, fields, page=page)
+        assert response.status_code < 500, (path, response.text)
+    response = official.get(f"/?network={number}")
+    assert response.status_code == 422 and "network" in response.text

@@ -174,7 +174,7 @@ def _int(form: FormData, name: str, *, required: bool = True) -> int | None:
     value = text(form, name).strip()
     if not value and not required:
         return None
-    if not value.isdigit() or len(value) > 9:
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:  # "²" is no int
         raise Invalid(name, "must be a number")
     return int(value)
 

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
-from api.deps import RowId
+from api.deps import MAX_ROW_ID, RowId
 from api.throttle import LoginAttempts, Lockout
 from api.uploads import has_unsafe_characters, upload_filename, upload_media_type
 from api.web.pages import describe_error, render_work
@@ -51,6 +51,15 @@ def _checked(request: Request, form: FormData, handler: Handler, login: bool, *a
 def text(form: FormData, name: str) -> str:
     value = form.get(name)
     return value if isinstance(value, str) else ""
+
+
+def whole_number(value: str, maximum: int = MAX_ROW_ID) -> int | None:
+    """The value as a whole number, or None: ASCII digits only ("²" is a digit to
+    str.isdigit, not to int()), and no larger than the database's integer columns hold."""
+    value = value.strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > 18 or int(value) > maximum:
+        return None
+    return int(value)
 
 
 def on_work(page: Page, work_id: int, command: Callable[[], object], notice: str,
@@ -142,7 +151,7 @@ def _register_work(page: Page, form: FormData) -> Response:
         # The region's network oversees the work; a network chosen in the form must be it.
         work = lc.register_work(
             actor=page.actor, code=text(form, "code"), title=text(form, "title"),
-            region=text(form, "region"), network_id=int(network) if network.isdigit() else None,
+            region=text(form, "region"), network_id=whole_number(network),
             reference_amount=text(form, "reference_amount").replace(",", "").strip(),
             currency=text(form, "currency").strip().upper() or "PEN")
     except LifecycleError as exc:
@@ -194,12 +203,12 @@ def _open_proposal(page: Page, form: FormData, work_id: int) -> Response:
     def command():
         award = None
         if trigger == "award":
-            bidders = text(form, "bidders").strip()
-            if not bidders.isdigit():
+            bidders = whole_number(text(form, "bidders"))
+            if bidders is None:
                 raise Invalid("award.bidders", "must be a whole number")
             award = {"supplier": text(form, "supplier"),
                      "amount": text(form, "amount").replace(",", "").strip(),
-                     "bidders": int(bidders)}
+                     "bidders": bidders}
         lifecycle_of(page.request).open_proposal(
             actor=page.actor, work_id=work_id, trigger=trigger,
             justification=text(form, "justification"), award=award)
@@ -227,7 +236,7 @@ def _apply_proposal(page: Page, form: FormData, work_id: int, proposal_id: int) 
     try:
         outcome = lifecycle_of(page.request).apply_proposal(
             actor=page.actor, work_id=work_id, proposal_id=proposal_id,
-            if_match=int(version) if version.isdigit() else None)
+            if_match=whole_number(version, 2**63 - 1))
     except LifecycleError as exc:
         return render_work(page, work_id, status_code=exc.status,
                            error=describe_error(page, exc))

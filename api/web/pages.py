@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.deps import RowId, SearchText
+from api.deps import MAX_ROW_ID, RowId, SearchText
 from api.document_response import stored_document_response
 from api.web.diagram import stage_diagram
 from api.web.render import Page, lifecycle_of, safe_next
@@ -50,7 +50,8 @@ def portal(request: Request, q: SearchText = "", stage: SearchText = "",
     networks = {n.id: n for n in lc.list_networks()}
     network_id = None
     if network:
-        if not network.isdigit():
+        # ASCII digits within the ids' range: "²" is a digit to str.isdigit, not to int().
+        if not (network.isascii() and network.isdigit() and int(network) <= MAX_ROW_ID):
             return page.error(422, page.gettext("Please check what you entered.") +
                               " network: " + page.gettext("must be a number"))
         network_id = int(network)
