@@ -201,6 +201,13 @@ def test_the_same_size_with_another_root_gets_409(witness, log):
     assert response.status_code == 409
     assert response.headers["content-type"] != SIZE_MEDIA_TYPE
     assert witness.store.recorded(ORIGIN).root == root(log.tree, 6)
+    assert len(witness.store.refused(ORIGIN)) == 1
+
+
+def test_refusals_without_a_valid_signature_are_not_kept(witness, log):
+    post(witness, FakeLog(ORIGIN).body(0, 3))  # 403: anyone could send this
+    post(witness, log.body(0, 5, proof=[bytes(32)]))  # 422, but no history contradicted
+    assert witness.store.refused(ORIGIN) == []
 
 
 # --------------------------------------------------------------------------- 422
@@ -225,8 +232,12 @@ def test_a_forked_log_is_refused_and_the_witness_keeps_its_view(witness, log):
     forked = FakeLog(ORIGIN, fork_at=3, key=log.signer.private_key)
     forked.grow(10)
     # the forked log's own proof from 6 does not link to the root the witness recorded
-    assert post(witness, forked.body(6, 10)).status_code == 422
+    fork = forked.body(6, 10)
+    assert post(witness, fork).status_code == 422
     assert witness.store.recorded(ORIGIN).size == 6
+    # the witness keeps the log's signature on the other history as evidence
+    assert witness.store.refused(ORIGIN) == [(fork.decode(), "the consistency proof from 6 to "
+                                                            "10 does not verify")]
     assert post(witness, log.body(6, 10)).status_code == 200  # the honest log goes on
 
 

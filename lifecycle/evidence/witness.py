@@ -59,6 +59,7 @@ class Answer:
     status: int
     body: str
     media_type: str = TEXT_MEDIA_TYPE
+    evidence: bool = False  # a validly signed checkpoint that contradicts what was cosigned
 
 
 @dataclass(frozen=True)
@@ -142,12 +143,14 @@ def judge(submission: Submission, trusted: dict[str, list[Verifier]],
         if submission.proof:
             return Answer(422, "the consistency proof must be empty for the same size\n")
         if root != latest.root:
-            return Answer(409, f"size {size} was already cosigned with another root\n")
+            return Answer(409, f"size {size} was already cosigned with another root\n",
+                          evidence=True)
     elif old == 0:
         if submission.proof:
             return Answer(422, "the consistency proof must be empty from size 0\n")
     elif not verify_consistency(old, size, latest.root, root, list(submission.proof)):
-        return Answer(422, f"the consistency proof from {old} to {size} does not verify\n")
+        return Answer(422, f"the consistency proof from {old} to {size} does not verify\n",
+                      evidence=True)
     return Accepted(origin, size, root, body, submission.note)
 
 
@@ -166,6 +169,10 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS logs (vkey TEXT PRIMARY KEY, origin TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS checkpoints (origin TEXT PRIMARY KEY, size INTEGER NOT NULL,"
     " root BLOB NOT NULL, note TEXT NOT NULL, cosigned_at INTEGER NOT NULL)",
+    # Validly signed checkpoints refused as inconsistent: the log's own signature on two
+    # histories, kept as evidence of misbehaviour (the specification allows it).
+    "CREATE TABLE IF NOT EXISTS refused (id INTEGER PRIMARY KEY, origin TEXT NOT NULL,"
+    " body TEXT NOT NULL, reason TEXT NOT NULL, received_at INTEGER NOT NULL)",
 )
 
 
@@ -209,6 +216,13 @@ class WitnessStore:
                                (origin,)).fetchone()
         return Recorded(row[0], bytes(row[1])) if row else None
 
+    def refused(self, origin: str) -> list[tuple[str, str]]:
+        """(request body, reason) of every validly signed checkpoint of `origin` refused as
+        inconsistent with what this witness cosigned: evidence of a fork or split view."""
+        with closing(self._connect()) as conn:
+            return list(conn.execute("SELECT body, reason FROM refused WHERE origin = ?"
+                                     " ORDER BY id", (origin,)))
+
     def submit(self, body: bytes, now: int) -> Answer:
         """Handle one add-checkpoint request at POSIX time `now` (the cosignature's time)."""
         try:
@@ -228,7 +242,13 @@ class WitnessStore:
                 verdict = judge(submission, trusted,
                                 Recorded(row[0], bytes(row[1])) if row else None)
                 if isinstance(verdict, Answer):
-                    conn.execute("ROLLBACK")
+                    if verdict.evidence:
+                        conn.execute("INSERT INTO refused (origin, body, reason, received_at)"
+                                     " VALUES (?, ?, ?, ?)",
+                                     (origin, body.decode("utf-8"), verdict.body.strip(), now))
+                        conn.execute("COMMIT")
+                    else:
+                        conn.execute("ROLLBACK")
                     return verdict
                 conn.execute(
                     "INSERT INTO checkpoints (origin, size, root, note, cosigned_at)"

@@ -27,6 +27,9 @@ except ImportError:  # pragma: no cover - depends on the installation
     _loads = json.loads
 
 
+CLOCK_SKEW_SECONDS = 60  # a witness's clock may lag the log's by this much without an alarm
+
+
 class WitnessAuditError(ValueError):
     """The cosignatures or the policy do not hold; the message is the auditor's line."""
 
@@ -104,15 +107,19 @@ def require_quorum(report: WitnessReport) -> None:
 def late_entry(entries: Path, size: int, witness: str, timestamp: int) -> str | None:
     """The first of entries 0 … size-1 dated after `timestamp` (POSIX seconds, when `witness`
     cosigned a checkpoint of `size` entries), as the auditor's line; None when all are in
-    time. Entries are compared to the second, since cosignature times are whole seconds."""
-    bound = datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    time. Entries are compared to the second (cosignature times are whole seconds), allowing
+    CLOCK_SKEW_SECONDS for a witness clock behind the log's."""
+    bound = datetime.fromtimestamp(timestamp + CLOCK_SKEW_SECONDS, timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%S")
     with open(entries, "rb") as handle:
         for seq, line in enumerate(handle):
             if seq >= size:
                 break
             at = _loads(line)["at"]  # lines already verified: valid, canonical entries
             if at[:19] > bound:
+                cosigned = datetime.fromtimestamp(timestamp, timezone.utc).strftime(
+                    "%Y-%m-%dT%H:%M:%SZ")
                 return (f"entry {seq}: dated {at}, after witness {witness} cosigned a "
-                        f"checkpoint of {size} entries that contains it at {bound}Z (the "
+                        f"checkpoint of {size} entries that contains it at {cosigned} (the "
                         "entry's time was falsified)")
     return None
