@@ -100,7 +100,6 @@ _LIVE = Prepared(select(_rows.c.user_id).where(_rows.c.id_hash == bindparam("id_
 _INSERT = insert_all(_rows)
 _END = Prepared(_rows.delete().where(_rows.c.id_hash == bindparam("id_hash")))
 _END_EXPIRED = Prepared(_rows.delete().where(_rows.c.expires_at <= bindparam("now")))
-_END_USER = Prepared(_rows.delete().where(_rows.c.user_id == bindparam("user_id")))
 
 
 def _hash(session_id: str) -> str:
@@ -121,12 +120,6 @@ def live_session_user(engine: Engine, session_id: str) -> int | None:
     with engine.connect() as conn:
         row = _LIVE.one(conn, {"id_hash": _hash(session_id), "now": _stamp(_now())})
     return row[0] if row else None
-
-
-def end_sessions_of(engine: Engine, user_id: int) -> None:
-    """Log a user out everywhere (for example after a password change)."""
-    with DriverTransaction(engine) as tx:
-        _END_USER(tx, {"user_id": user_id}).close()
 
 
 def _record(engine: Engine, *, ended: list[str], started: str | None, user_id: int | None):
