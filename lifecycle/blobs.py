@@ -9,9 +9,11 @@ whole in memory.
 
 Writes happen inside the write transaction of the entry that attaches the document (the caller
 passes it): on PostgreSQL the chunks commit or roll back with that entry, so a crash leaves no
-half-written document. In the folder a file left behind by a transaction that then failed is
-harmless: content-addressed, nothing refers to it, and a later attach of the same bytes reuses it;
-the temporary file of an upload whose process died is swept an hour later.
+half-written document and no orphan chunk. The price: the log-head lock is held while they are
+written (under a second for a 50 MB document here). In the folder a file left behind by a
+transaction that then failed is harmless: content-addressed, nothing refers to it, and a later
+attach of the same bytes reuses it; the temporary file of an upload whose process died is swept
+an hour later.
 """
 
 from __future__ import annotations
