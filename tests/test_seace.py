@@ -164,6 +164,8 @@ def test_replay_rebuilds_the_imported_work_and_it_publishes_valid_ocds(world):
     releases = feed.work_releases(outcome.work_id)
     assert releases[0]["tag"] == ["planning", "tender"]
     assert releases[0]["relatedProcesses"][0]["identifier"] == "ocds-dgv273-seacev3-2099001"
+    urls = [d["url"] for d in releases[0]["tender"]["documents"]]
+    assert urls and all(u.startswith("https://prod1.seace.gob.pe/") for u in urls)
     work = feed.work(outcome.work_id)
     check(feed.record_package(work, publication.api("/r")), "record-package")
     check(feed.project_package(work, publication.api("/p")), "project-package")

@@ -177,7 +177,14 @@ class ReleaseBuilder:
             "sha256": document.sha256,
         }
 
-    def milestones(self, work: Work, proposal: Proposal, parties: Parties) -> list[dict]:
+    def organization_name(self, member) -> str:
+        """The member's organization as its record names it at this point of the log, else as
+        written when the member joined."""
+        record = getattr(self.state, "organizations", {}).get(
+            getattr(member, "organization_id", None))
+        return record.name if record is not None else member.organization
+
+    def milestones(self, work: Work, proposal: Proposal) -> list[dict]:
         """Each member's standing sign-off on the proposal, as an approval milestone."""
         network = self.state.networks.get(work.network_id)
         what = TRIGGER_NAMES.get(proposal.trigger, proposal.trigger)
@@ -186,7 +193,8 @@ class ReleaseBuilder:
             if signoff.decision not in ("approve", "block"):
                 continue
             member = network.member(user_id) if network else None
-            who = (f"{member.organization} ({SECTOR_NAMES.get(member.sector, member.sector)})"
+            who = (f"{self.organization_name(member)} "
+                   f"({SECTOR_NAMES.get(member.sector, member.sector)})"
                    if member else f"usuario {user_id}")
             milestone = {
                 "id": f"signoff-{proposal.id}-{user_id}",
@@ -236,6 +244,12 @@ def _imported(builder: ReleaseBuilder, entry, work: Work, ocid: str):
         body["tender"]["status"] = "active"
     body["planning"]["documents"] = [builder.document(work, d) for d in work.documents
                                      if d.seq == entry["seq"]]
+    published = [{"id": f"seace-{i}", "documentType": d.get("kind", "biddingDocuments"),
+                  "title": d.get("title", ""), "url": d["url"], "language": "es"}
+                 for i, d in enumerate(entry["data"].get("source_documents") or [], start=1)
+                 if isinstance(d, dict) and d.get("url")]
+    if published:
+        body["tender"]["documents"] = published
     source = entry["data"].get("source_ocid")
     if source:
         body["relatedProcesses"] = [{
@@ -279,7 +293,7 @@ def _transition(builder: ReleaseBuilder, entry, work: Work, ocid: str):
         return None
     trigger, at = data["trigger"], entry["at"]
     parties = builder.parties(work, at)
-    milestones = builder.milestones(work, proposal, parties)
+    milestones = builder.milestones(work, proposal)
     award = _applied(work, "award")
     signed = _applied(work, "sign_contract")
     tender = {"id": f"{ocid}-tender"}
