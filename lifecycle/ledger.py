@@ -303,3 +303,32 @@ def consistency_path(lc, first: int, second: int) -> list[bytes]:
     """RFC 9162 consistency proof between two sizes of the committed log (raw hashes)."""
     with lc.engine.connect() as conn:
         return merkle.consistency_proof(DbNodeStore(conn), first, second)
+
+
+_ALL_SIGNED = Prepared(select(_CHECKPOINTS.c.size, _CHECKPOINTS.c.note)
+                       .order_by(_CHECKPOINTS.c.size))
+
+
+def signed_checkpoint_problems(lc) -> list[str]:
+    """Every stored signed checkpoint must verify with the log key and sign the root the log
+    has at its size (for `lifecycle audit check`): a row that does not is a rewritten history
+    or an edited table."""
+    checkpoint_signer = signer(lc)
+    problems = []
+    with DriverTransaction(lc.engine, write=False) as conn:
+        cursor = _ALL_SIGNED(conn)
+        rows = cursor.fetchall()
+        cursor.close()
+    log_size, _ = lc.log_head()
+    for size, note in rows:
+        try:
+            signed = checkpoint_signer.read_note(note)
+        except NoteError as exc:
+            problems.append(f"signed checkpoint at size {size}: does not verify: {exc}")
+            continue
+        if signed.size != size or size > log_size:
+            problems.append(f"signed checkpoint at size {size}: the log has {log_size} entries")
+        elif root_at(lc, size) != signed.root:
+            problems.append(f"signed checkpoint at size {size}: the log's root at that size is "
+                            "not the signed one (the history was rewritten after signing)")
+    return problems

@@ -187,6 +187,18 @@ def test_an_edited_checkpoint_row_is_never_served(lc):
         ledger.checkpoint(lc)
 
 
+def test_audit_check_finds_a_signed_checkpoint_the_log_no_longer_matches(lc):
+    for i in range(5):
+        _append(lc, f"u{i}")
+        ledger.checkpoint(lc)
+    assert ledger.signed_checkpoint_problems(lc) == []
+    with lc.engine.begin() as conn:  # the history rewritten under the stored checkpoints
+        conn.execute(text("UPDATE merkle_nodes SET hash = :h WHERE level = 1 AND idx = 0"),
+                     {"h": bytes(32)})
+    problems = ledger.signed_checkpoint_problems(lc)
+    assert problems and problems[0].startswith("signed checkpoint at size 2: the log's root")
+
+
 def test_checkpoint_when_already_signed_needs_no_new_row(lc):
     _append(lc, "u0")
     first = ledger.checkpoint(lc)

@@ -40,6 +40,15 @@ def test_the_checkpoint_endpoint_serves_the_cosignatures(lc, witnessed):
     assert response.status_code == 200
     note = response.text
     assert [w.name for w in policy.witnesses if w.verifier.find(note)] == ["camara", "colegio"]
+    with TestClient(create_app(lc)) as client:
+        published = client.get("/api/v1/log/witnesses")
+    assert published.status_code == 200 and published.text == policy.text
+
+
+def test_no_witness_policy_is_a_404(lc, monkeypatch):
+    monkeypatch.delenv(POLICY_ENV, raising=False)
+    with TestClient(create_app(lc)) as client:
+        assert client.get("/api/v1/log/witnesses").status_code == 404
 
 
 def test_the_audit_page_says_who_witnessed_in_spanish(lc, witnessed):

@@ -53,6 +53,25 @@ def get_vkey(lc: LifecycleDep):
     return PlainTextResponse(ledger.vkey(lc))
 
 
+@router.get("/witnesses", response_class=PlainTextResponse, responses={
+    200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+          "description": "The witness policy (C2SP tlog-policy): witnesses' keys and URLs, "
+                         "groups and quorum."}, **problems(404)})
+def get_witness_policy(lc: LifecycleDep):
+    """The witness policy this log publishes (`$LIFECYCLE_WITNESS_POLICY`): give it to
+    `lifecycle audit verify --policy` to check who cosigned a checkpoint."""
+    from lifecycle.errors import NotFound
+    from lifecycle.evidence.policy import PolicyError, configured_policy
+
+    try:
+        policy = configured_policy()
+    except PolicyError as exc:  # the operator's file, not the client's doing: say so
+        raise NotFound(f"this log's witness policy cannot be read: {exc}") from exc
+    if policy is None:
+        raise NotFound("this log has no witness policy")
+    return PlainTextResponse(policy.text)
+
+
 @router.get("/proof/inclusion", response_model=InclusionProof, responses=problems(422))
 def inclusion_proof(lc: LifecycleDep, index: Annotated[int, Query(ge=0, le=MAX_SEQ)],
                     size: Annotated[int, Query(ge=1, le=MAX_SEQ)]):
