@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
 from lifecycle.log.merkle import EMPTY_ROOT, MemoryNodeStore, consistency_proof, leaf_hash, root
 from lifecycle.log.note import (
@@ -18,6 +22,7 @@ from lifecycle.log.note import (
     CheckpointRefused,
     CheckpointSigner,
     NoteError,
+    Signer,
     checkpoint_body,
     format_vkey,
     generate_signing_key,
@@ -251,3 +256,52 @@ def test_signer_refuses_wrong_origin(tmp_path: Path) -> None:
     generate_signing_key(tmp_path, ORIGIN)
     with pytest.raises(NoteError, match="origin"):
         CheckpointSigner(tmp_path, "other.example/log")
+
+
+# ------------------------------------------------------------ cosignatures (tlog-cosignature)
+
+
+def test_cosignature_v1_line_layout_and_verification() -> None:
+    from lifecycle.log.note import ALG_COSIGNATURE_V1, Cosigner, key_id, parse_cosigner_vkey
+
+    cosigner = Cosigner("witness.example/w1", Ed25519PrivateKey.generate())
+    body = checkpoint_body(ORIGIN, 7, bytes(range(32)))
+    cosignature = cosigner.cosign(body, 1679315147)
+    name, encoded = cosignature.line.removeprefix("\u2014 ").split(" ")
+    blob = base64.b64decode(encoded)
+    public = cosigner.verifier.public_key
+    assert name == "witness.example/w1" and len(blob) == 4 + 8 + 64
+    assert blob[:4] == key_id("witness.example/w1", public, ALG_COSIGNATURE_V1)
+    assert int.from_bytes(blob[4:12], "big") == 1679315147
+    # the signed message is the header, the time line and the body (tlog-cosignature)
+    Ed25519PublicKey.from_public_bytes(public).verify(
+        blob[12:], b"cosignature/v1\ntime 1679315147\n" + body.encode())
+    verifier = parse_cosigner_vkey(cosigner.verifier.text())
+    note = f"{body}\n\u2014 {ORIGIN} {base64.b64encode(b'1234' + bytes(64)).decode()}\n"
+    found = verifier.find(note + cosignature.line + "\n")
+    assert found is not None and found.timestamp == 1679315147
+    assert verifier.find(note) is None
+
+
+def test_witness_and_log_keys_are_not_interchangeable() -> None:
+    from lifecycle.log.note import Cosigner, parse_cosigner_vkey
+
+    log_key = Signer(ORIGIN, Ed25519PrivateKey.generate()).verifier.text()
+    with pytest.raises(NoteError, match="cosignature/v1"):
+        parse_cosigner_vkey(log_key)
+    witness_key = Cosigner("w.example/w", Ed25519PrivateKey.generate()).verifier.text()
+    with pytest.raises(NoteError, match="Ed25519"):
+        parse_vkey(witness_key)
+
+
+def test_add_signature_lines_appends_each_line_once() -> None:
+    from lifecycle.log.note import add_signature_lines, note_signatures
+
+    signer = Signer(ORIGIN, Ed25519PrivateKey.generate())
+    note = signer.sign(checkpoint_body(ORIGIN, 1, bytes(32)))
+    line = f"\u2014 w.example/w {base64.b64encode(bytes(76)).decode()}"
+    once = add_signature_lines(note, [line, line])
+    assert add_signature_lines(once, [line]) == once
+    assert len(note_signatures(once)[1]) == 2
+    with pytest.raises(NoteError):
+        add_signature_lines(note, ["not a signature line"])
