@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 
-from api.web import admin, audit, forms, inbox, keys, pages
+from api.web import admin, audit, feeds, forms, inbox, keys, pages
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".svg": "image/svg+xml",
@@ -34,4 +34,5 @@ web_router.include_router(forms.router)
 web_router.include_router(audit.router)
 web_router.include_router(inbox.router)
 web_router.include_router(admin.router)
+web_router.include_router(feeds.router)  # before the pages' /works/{work_id}
 web_router.include_router(pages.router)

@@ -161,11 +161,34 @@ class Words:
                                            "role": self.role(person.role)}
 
     # ------------------------------------------------------------------ the log in words
+    def network_event(self, entry: dict, who: str, network: Network | None) -> str:
+        """One log entry about a network (not one of its works) as a sentence."""
+        _ = self.gettext
+        data = entry.get("data", {})
+        kind = entry.get("type")
+        if kind == "network.created":
+            return _("%(who)s created the network %(name)s.") % {"who": who,
+                                                                 "name": data.get("name")}
+        if kind == "policy.set":
+            return _("%(who)s set version %(version)s of the network's rules.") % {
+                "who": who, "version": data.get("version")}
+        member = network.member(data.get("user_id")) if network else None
+        name = member.username if member else _("user %(id)s") % {"id": data.get("user_id")}
+        if kind == "member.joined":
+            return _("%(who)s added %(member)s (%(org)s) to the network.") % {
+                "who": who, "member": name, "org": data.get("organization") or
+                (member.organization if member else "")}
+        if kind == "member.left":
+            return _("%(member)s left the network.") % {"member": name}
+        return _("%(who)s: %(type)s") % {"who": who, "type": kind}
+
     def event(self, entry: dict, who: str, work: Work, network: Network | None) -> str:
         """One log entry of a work as a sentence: who did what, and why."""
         _ = self.gettext
         data = entry.get("data", {})
         kind = entry.get("type")
+        if kind in ("network.created", "policy.set", "member.joined", "member.left"):
+            return self.network_event(entry, who, network)
         pid = data.get("proposal_id")
         values = {"who": who, "id": pid}
         if kind == "work.registered":
