@@ -26,7 +26,7 @@ from pathlib import Path
 from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import make_url
 
-from lifecycle import bootstrap, db
+from lifecycle import bootstrap, db, demo_execution
 from lifecycle.demo_data import (
     BLOCK_LIFTED,
     BLOCK_REASONS,
@@ -180,7 +180,7 @@ STAGE_DAYS: dict[str, tuple[int, int, int]] = {
     "publish_tender": (40, 100, 25),
     "award": (25, 40, 25),  # the minimum tender period is 15 days (20 in Cusco)
     "declare_void": (30, 45, 25),
-    "sign_contract": (8, 20, 7),
+    "sign_contract": (12, 24, 12),  # the buena pro is consented after five business days
     "close": (120, 260, 60),
     "suspend": (15, 60, 10),
     "resume": (30, 90, 20),
@@ -425,6 +425,7 @@ class _Demo:
             following = next(steps, None)
             if following is not None:
                 heapq.heappush(queue, (following, number, steps))
+        demo_execution.record_deadlines(self)  # the worker's time-driven moves (wave 2)
 
 
 @dataclass
@@ -567,6 +568,11 @@ class _Story:
         yield self.after(4) if incident == "early" else self.at(0.55)
         for kind in d.documents:
             self._attach(kind, void=trigger == "declare_void")
+        demo_execution.before_proposal(self, trigger)  # tender calendar (wave 2)
+        if trigger == "award":  # the bases were integrated before the offers were evaluated
+            self.lc.record_milestone(actor=self.official, work_id=self.work_id,
+                                     code="bases_integrated",
+                                     date=self.demo.clock.now.date().isoformat())
         d.award = self._award_data(incident) if trigger == "award" else None
         d.justification = JUSTIFICATIONS[trigger]
         if trigger == "cancel":
@@ -678,6 +684,7 @@ class _Story:
             for month in range(1, min(months, 4) + 1):
                 yield self.after(30 * month)
                 self._progress_report()
+            yield from demo_execution.execution_extras(self)  # a flagged amendment (wave 2)
         if ending == "observations":
             yield from self._observations(self.rng.randint(1, 2))
         elif ending in ("pending", "blocked", "refused"):
@@ -741,6 +748,7 @@ class _Story:
     def _progress_report(self) -> None:
         self.reports += 1
         self._attach("physicalProgressReport")
+        demo_execution.report_valuation(self)  # the month's valuation (wave 2)
 
     def _award_data(self, incident: str | None) -> dict:
         if incident == "over_reference":
