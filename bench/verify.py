@@ -415,7 +415,7 @@ def witness_checks(directory: Path, witnesses: int = 3) -> tuple[float, float, i
     quorum_seconds = time.perf_counter() - start
     size = json.loads((directory / "MANIFEST.json").read_text())["size"]
     start = time.perf_counter()
-    late = witness_audit.late_entry(directory / ENTRIES_FILE, size, *report.first)
+    late = witness_audit.late_entry(directory / ENTRIES_FILE, [(size, *report.first)])
     if late:
         raise SystemExit(f"witness check failed: {late}")
     return quorum_seconds, time.perf_counter() - start, size

@@ -235,3 +235,37 @@ def test_concurrent_submissions_over_http_never_roll_the_witness_back(tmp_path):
                 recorded = now
     finally:
         witness.stop()
+
+
+def test_a_post_dated_entry_is_reported_with_an_older_checkpoint_too(tmp_path, witnesses, lc,
+                                                                   clock):
+    policy = parse_policy(policy_text(witnesses, ledger.vkey(lc)))
+    _grow(lc, "a", 1)
+    clock.now = datetime.now(timezone.utc) + timedelta(days=30)
+    _grow(lc, "b", 1)  # entry 1, post-dated by a month
+    older = tmp_path / "older"
+    export_bundle(lc, older, policy=policy)
+    _grow(lc, "c", 1)
+    later = tmp_path / "later"
+    export_bundle(lc, later, policy=policy)
+    result = verify_bundle(later, ledger.vkey(lc), older / "checkpoint", policy=policy.text)
+    assert result.problem.startswith("entry 1: dated ")
+
+
+def test_each_entry_is_bound_by_the_earliest_cosignature_that_covers_it(tmp_path):
+    """Entry 1 is dated after the cosignature of size 2 but before that of size 3: only the
+    smaller checkpoint's bound, which covers it, reports it."""
+    from lifecycle.evidence.witness_audit import late_entry
+
+    base = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
+    ats = [base, base + timedelta(hours=2), base + timedelta(hours=3)]
+    entries = tmp_path / "entries.jsonl"
+    entries.write_text("".join(
+        '{"at":"%s"}\n' % at.strftime("%Y-%m-%dT%H:%M:%S.000000Z") for at in ats))
+    at_1h = int((base + timedelta(hours=1)).timestamp())
+    at_5h = int((base + timedelta(hours=5)).timestamp())
+    assert late_entry(entries, [(3, "colegio", at_5h)]) is None
+    problem = late_entry(entries, [(3, "colegio", at_5h), (2, "camara", at_1h)])
+    assert problem.startswith("entry 1: dated 2026-05-01T14:00:00.000000Z, after witness "
+                              "camara cosigned a checkpoint of 2 entries")
+    assert late_entry(entries, [(1, "camara", at_1h)]) is None  # entry 1 is not covered

@@ -645,20 +645,25 @@ def _verify(directory: Path, vkey, checkpoint, workers, reference, progress,
         result.older_size = older_size
     _check_manifest(manifest, verifier.origin, size, signed_root)
     if witness_policy is not None:
+        older_note = (_read_text(checkpoint, "older checkpoint"), older[0]) if older else None
         _check_witnesses(witness_policy, _read_text(directory / CHECKPOINT_FILE, CHECKPOINT_FILE),
-                         entries, size, result)
+                         entries, size, result, older_note)
 
 
-def _check_witnesses(policy, note: str, entries: Path, size: int, result: VerifyResult) -> None:
+def _check_witnesses(policy, note: str, entries: Path, size: int, result: VerifyResult,
+                     older: tuple[str, int] | None) -> None:
     """The quorum of the witness policy, and entries' times bounded by the first cosignature
-    (lifecycle.evidence.witness_audit)."""
+    of each cosigned checkpoint that covers them (lifecycle.evidence.witness_audit)."""
     try:
         report = witness_audit.witness_report(policy, note)
         witness_audit.require_quorum(report)
+        bounds = [(size, *report.first)] if report.first else []
+        if older is not None:  # an older checkpoint's cosignatures bound its entries earlier
+            older_report = witness_audit.witness_report(policy, older[0])
+            bounds += [(older[1], *older_report.first)] if older_report.first else []
     except witness_audit.WitnessAuditError as exc:
         raise _Failed(str(exc)) from None
     result.witnesses = report.summary
-    if report.first is not None:
-        late = witness_audit.late_entry(entries, size, *report.first)
-        if late is not None:
-            raise _Failed(late)
+    late = witness_audit.late_entry(entries, bounds)
+    if late is not None:
+        raise _Failed(late)

@@ -104,17 +104,32 @@ def require_quorum(report: WitnessReport) -> None:
             "the log may be showing this history to some people only (a split view)")
 
 
-def late_entry(entries: Path, size: int, witness: str, timestamp: int) -> str | None:
-    """The first of entries 0 … size-1 dated after `timestamp` (POSIX seconds, when `witness`
-    cosigned a checkpoint of `size` entries), as the auditor's line; None when all are in
-    time. Entries are compared to the second (cosignature times are whole seconds), allowing
+def late_entry(entries: Path, bounds: list[tuple[int, str, int]]) -> str | None:
+    """The first entry dated after a cosignature that covers it, as the auditor's line; None
+    when all are in time. `bounds` are (size, witness, POSIX time): that witness cosigned a
+    checkpoint of `size` entries at that time, so entries 0 … size-1 existed then. Entries are
+    compared to the second (cosignature times are whole seconds), allowing
     CLOCK_SKEW_SECONDS for a witness clock behind the log's."""
-    bound = datetime.fromtimestamp(timestamp + CLOCK_SKEW_SECONDS, timezone.utc).strftime(
-        "%Y-%m-%dT%H:%M:%S")
+    if not bounds:
+        return None
+    ordered = sorted(bounds)  # by size; an entry is bound by every checkpoint larger than it
+    earliest: list[tuple[int, str, int]] = []  # for ordered[i:], the earliest cosignature
+    for size, witness, timestamp in reversed(ordered):
+        if not earliest or timestamp < earliest[-1][2]:
+            earliest.append((size, witness, timestamp))
+        else:
+            earliest.append(earliest[-1])
+    earliest.reverse()
+    index = 0
     with open(entries, "rb") as handle:
         for seq, line in enumerate(handle):
-            if seq >= size:
+            while index < len(ordered) and ordered[index][0] <= seq:
+                index += 1
+            if index == len(ordered):
                 break
+            size, witness, timestamp = earliest[index]
+            bound = datetime.fromtimestamp(timestamp + CLOCK_SKEW_SECONDS, timezone.utc
+                                           ).strftime("%Y-%m-%dT%H:%M:%S")
             at = _loads(line)["at"]  # lines already verified: valid, canonical entries
             if at[:19] > bound:
                 cosigned = datetime.fromtimestamp(timestamp, timezone.utc).strftime(
