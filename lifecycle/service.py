@@ -1035,6 +1035,19 @@ class Lifecycle(SigningCommands, ExecutionCommands):
         ruc = check.ruc("buyer.tax_id", process.buyer_ruc)
         check.currency("currency", process.currency)
         check.amount("reference_amount", process.reference_amount, positive=True)
+        supplier_ruc = None
+        if process.award:
+            # The supplier first, in its own transaction: ids are read from the tables, so two
+            # organizations registered in one transaction would get the same id. A supplier
+            # registered by an import that then fails is still a true record, found by RUC.
+            party = process.award["supplier"]
+            supplier_ruc = check.ruc("award.supplier.tax_id", party["tax_id"])
+            supplier_name = check.text("award.supplier", party["name"])
+            with self._write() as tx:
+                if tx.organization_by_tax_id(supplier_ruc) is None:
+                    self._register_organization(
+                        tx, actor, name=supplier_name, kind="company", sector="private_sector",
+                        tax_id=supplier_ruc, region=None, members=[])
         with self._write() as tx:
             earlier = seace.earlier_imports([json.loads(raw) for (raw,) in self._SEACE_IMPORTS(
                 tx.conn, {"type": "work.imported"}).fetchall()])
@@ -1062,13 +1075,7 @@ class Lifecycle(SigningCommands, ExecutionCommands):
                 region=region, members=[])
             award = None
             if process.award:
-                party = process.award["supplier"]
-                supplier_ruc = check.ruc("award.supplier.tax_id", party["tax_id"])
-                supplier = tx.organization_by_tax_id(supplier_ruc) or \
-                    self._register_organization(
-                        tx, actor, name=check.text("award.supplier", party["name"]),
-                        kind="company", sector="private_sector", tax_id=supplier_ruc,
-                        region=None, members=[])
+                supplier = tx.organization_by_tax_id(supplier_ruc)
                 award = {"supplier": supplier.name, "supplier_id": supplier.id,
                          "tax_id": supplier.tax_id, "amount": process.award["amount"],
                          "bidders": process.award["bidders"]}

@@ -126,7 +126,11 @@ def test_an_awarded_process_starts_at_award_with_its_supplier(world):
     assert work.award["tax_id"] == SUPPLIER["tax_id"]
     assert work.award["amount"] == "2345678.90"
     supplier = world.lc.get_organization(work.award["supplier_id"])
-    assert supplier.kind == "company"
+    assert (supplier.kind, supplier.tax_id) == ("company", SUPPLIER["tax_id"])
+    entity = world.lc.get_organization(work.entity_id)
+    assert (entity.kind, entity.tax_id) == ("public_entity", BUYER_RUC)
+    assert work.excluded_organizations == [supplier.id]
+    assert check_database(world.lc)[0] == []  # every entry legal, projections == replay
 
 
 def test_a_region_without_network_is_refused(world):
