@@ -260,3 +260,31 @@ def test_export_ocds_writes_validated_packages_and_json_lines(closed, tmp_path, 
     records = (folder / "records.jsonl").read_text("utf-8").splitlines()
     projects = (folder / "projects.jsonl").read_text("utf-8").splitlines()
     assert len(records) == len(projects) == 1
+
+
+def test_details_and_corrections_reach_ocds_and_oc4ids(world):
+    work = world.lc.register_work(
+        actor=world.official, code="LAM-2026-009", title="Canal de riego Santa Rosa",
+        region="Lambayeque", reference_amount="4300000.00", currency="PEN", cui="2456789",
+        province="Ferreñafe", district="Pítipo", sector="waterAndWaste",
+        description="Revestimiento de 12 km de canal")
+    world.lc.correct_work(actor=world.official, work_id=work.id,
+                          reason="El título del expediente dice Santa Rosa Baja",
+                          title="Canal de riego Santa Rosa Baja")
+    feed = Feed.of(world.lc, PUB)
+    releases = feed.work_releases(work.id)
+    assert [r["tag"] for r in releases] == [["planning"], ["planningUpdate"]]
+    record = ocds.record(releases[0]["ocid"], releases)
+    compiled = record["compiledRelease"]
+    assert compiled["tender"]["title"] == "Canal de riego Santa Rosa Baja"
+    assert compiled["tender"]["description"] == "Revestimiento de 12 km de canal"
+    assert compiled["planning"]["budget"]["projectID"] == "2456789"
+    check(ocds.record_package([record], PUB, PUB.api("/r")), "record-package")
+    package = feed.project_package(feed.work(work.id), PUB.api("/p"))
+    (project,) = package["projects"]
+    assert project["title"] == "Canal de riego Santa Rosa Baja"
+    assert {"id": "2456789", "scheme": "PE-CUI"} in project["identifiers"]
+    assert project["sector"] == ["waterAndWaste"]
+    location = project["locations"][0]
+    assert location["description"] == "Pítipo, Ferreñafe, Lambayeque"
+    assert location["address"]["locality"] == "Pítipo"

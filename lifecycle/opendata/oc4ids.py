@@ -85,6 +85,9 @@ def project(work: Work, releases: list[dict], publication: Publication) -> dict:
     description = getattr(work, "description", None)
     if description:
         item["description"] = description
+    sector = getattr(work, "sector", None)
+    if sector:  # an OC4IDS projectSector code; a subsector comes with its parent
+        item["sector"] = sorted({sector.split(".")[0], sector})
     budget = (compiled.get("planning") or {}).get("budget", {}).get("amount")
     if budget:
         item["budget"] = {"description": "Monto referencial", "amount": budget}

@@ -13,6 +13,7 @@ is `<ocid>-<seq>`, its date the entry's `at`.
 | transition.applied | by trigger (below) | the change, with the network's sign-offs as approval milestones |
 | valuation.reported | implementationUpdate | the month's amount as a transaction, the cumulative progress as a reporting milestone |
 | milestone.recorded | tenderUpdate | bases integradas, apertura de ofertas, apelación: tender milestones |
+| work.corrected | planningUpdate or tenderUpdate | a corrected title, description or CUI |
 
 Triggers: approve_design → planningUpdate; publish_tender → tender; award → award; declare_void
 → tenderUpdate (tender unsuccessful); sign_contract → contract; amend → contractAmendment;
@@ -227,8 +228,13 @@ def _registered(builder: ReleaseBuilder, entry, work: Work, ocid: str):
     if value:
         planning["budget"] = {"id": f"{ocid}-budget", "description": "Monto referencial",
                               "amount": value, "project": work.title}
+    cui = entry["data"].get("cui")
+    if cui and "budget" in planning:
+        planning["budget"]["projectID"] = cui  # the investment's CUI (Invierte.pe)
     tender = builder.tender_base(work, ocid)
     tender["status"] = "planning"
+    if entry["data"].get("description"):
+        tender["description"] = entry["data"]["description"]
     buyer_party = next((p for p in parties.by_id.values() if "buyer" in p.roles), None)
     if buyer_party is not None:
         tender["procuringEntity"] = buyer_party.reference()
@@ -429,6 +435,30 @@ def _tender_milestone(builder: ReleaseBuilder, entry, work: Work, ocid: str):
             builder.parties(work, entry["at"]))
 
 
+def _corrected(builder: ReleaseBuilder, entry, work: Work, ocid: str):
+    """A logged correction of the work's title, description or CUI."""
+    data = entry["data"]
+    changes = data.get("changes") if isinstance(data.get("changes"), dict) else data
+    tender: dict = {"id": f"{ocid}-tender"}
+    body: dict = {"tender": tender}
+    if changes.get("title"):
+        tender["title"] = changes["title"]
+    if "description" in changes:
+        tender["description"] = changes["description"] or None  # null clears it when merged
+    if "cui" in changes or changes.get("title"):
+        budget = {"id": f"{ocid}-budget", "project": changes.get("title") or work.title}
+        if "cui" in changes:
+            budget["projectID"] = changes["cui"] or None
+        body["planning"] = {"budget": budget}
+    if len(tender) == 1 and "planning" not in body:
+        return None  # nothing OCDS describes (province, district, sector)
+    if len(tender) == 1:
+        del body["tender"]
+    tag = "planningUpdate" if _section_stage(work, work.stage) in PLANNING_STAGES \
+        else "tenderUpdate"
+    return [tag], body, builder.parties(work, entry["at"])
+
+
 _MAKERS = {
     "work.registered": _registered,
     "work.imported": _imported,
@@ -436,6 +466,7 @@ _MAKERS = {
     "transition.applied": _transition,
     "valuation.reported": _valuation,
     "milestone.recorded": _tender_milestone,
+    "work.corrected": _corrected,
 }
 
 
