@@ -12,7 +12,8 @@ from openpyxl import load_workbook
 
 from api.main import create_app
 
-WORK_HEADERS = ["Código", "Título", "Entidad pública", "Región", "Red", "Etapa",
+WORK_HEADERS = ["Código", "Título", "Entidad pública", "Región", "Provincia", "Distrito", "CUI",
+                "Red", "Etapa",
                 "Monto referencial", "Moneda", "Último cambio", "Días de retraso"]
 
 
@@ -46,13 +47,15 @@ def test_works_csv_in_spanish_with_accents_and_decimal_strings(world, client):
 def test_works_csv_follows_the_list_filters(world, client):
     world.lc.register_work(actor=world.official, code="LAM-2026-002",
                            title="Puesto de salud de Íllimo", region="Lambayeque",
-                           reference_amount="980000.50", currency="PEN")
+                           reference_amount="980000.50", currency="PEN", province="Lambayeque",
+                           district="Íllimo", cui="2501234")
     world.advance("approve_design", ("feasibilityStudy",))
     codes = [r[0] for r in read_csv(client.get("/api/v1/exports/works.csv",
                                                params={"stage": "design"}))[1:]]
     assert codes == ["LAM-2026-002"]
     everything = read_csv(client.get("/api/v1/exports/works.csv"))[1:]
-    assert [r[6] for r in everything] == ["12500000.00", "980000.50"]
+    assert [r[9] for r in everything] == ["12500000.00", "980000.50"]
+    assert everything[1][4:7] == ["Lambayeque", "Íllimo", "2501234"]
     bad = client.get("/api/v1/exports/works.csv", params={"stage": "nowhere"})
     assert bad.status_code == 422
 
@@ -61,7 +64,7 @@ def test_english_headers_when_the_reader_asks(client):
     rows = read_csv(client.get("/api/v1/exports/works.csv",
                                headers={"accept-language": "en"}))
     assert rows[0][:3] == ["Code", "Title", "Public entity"]
-    assert rows[1][5] == "Design"
+    assert rows[1][8] == "Design"
 
 
 def test_stalled_csv_lists_overdue_works(world, client):
@@ -94,8 +97,8 @@ def test_xlsx_keeps_accents_and_exact_numbers(world, client):
     rows = list(sheet.iter_rows(values_only=True))
     assert list(rows[0]) == WORK_HEADERS
     assert rows[1][1] == "Mejoramiento de la carretera Chiclayo–Ferreñafe"
-    assert rows[1][6] == 12500000
-    assert sheet.cell(row=2, column=7).number_format == "#,##0.00"
+    assert rows[1][9] == 12500000
+    assert sheet.cell(row=2, column=10).number_format == "#,##0.00"
     history = client.get(f"/api/v1/exports/works/{world.work_id}/history.xlsx")
     assert load_workbook(io.BytesIO(history.content)).active.max_row >= 2
     stalled = client.get("/api/v1/exports/stalled.xlsx")

@@ -60,6 +60,8 @@ def _work_columns(words: Words) -> list[Column]:
     _ = words.gettext
     return [Column("code", _("Code")), Column("title", _("Title")),
             Column("entity", _("Public entity")), Column("region", _("Region")),
+            Column("province", _("Province")), Column("district", _("District")),
+            Column("cui", _("CUI")),
             Column("network", _("Network")), Column("stage", _("Stage")),
             Column("reference_amount", _("Reference amount"), money=True),
             Column("currency", _("Currency")), Column("last_change_at", _("Last change")),
@@ -78,7 +80,9 @@ def _works(request: Request, lc: Lifecycle, fmt: Format, stage, region, network,
             state = json.loads(row.state)
             rows.append({
                 "code": row.code, "title": row.title, "entity": row.entity,
-                "region": row.region, "network": networks.get(row.network_id, ""),
+                "region": row.region, "province": state.get("province"),
+                "district": state.get("district"), "cui": state.get("cui"),
+                "network": networks.get(row.network_id, ""),
                 "stage": words.stage(row.stage),
                 "reference_amount": state.get("reference_amount"),
                 "currency": state.get("currency"), "last_change_at": row.last_change_at,
