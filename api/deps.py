@@ -16,6 +16,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.throttle import TokenAttempts, TooManyAttempts
 from lifecycle.errors import Forbidden, Invalid, Unauthorized
 from lifecycle.service import Actor, Lifecycle
 
@@ -49,10 +50,27 @@ async def optional_user(lc: LifecycleDep, request: Request,
         if request.headers.get("authorization"):
             raise Unauthorized("use `Authorization: Bearer <token>`")
         return None
+    address = request.client.host if request.client else None
+    attempts = token_attempts(request)
+    lockout = attempts.lockout(lc, address)
+    if lockout is not None:
+        raise TooManyAttempts(lockout, "unknown API tokens")
     actor = lc.authenticate_token(credentials.credentials)
     if actor is None:
+        lockout = attempts.failed(lc, address)
+        if lockout is not None:
+            raise TooManyAttempts(lockout, "unknown API tokens")
         raise Unauthorized("unknown API token")
     return actor
+
+
+def token_attempts(request: Request) -> TokenAttempts:
+    """The app's count of unknown tokens (one per app, so per process)."""
+    state = request.app.state
+    attempts = getattr(state, "token_attempts", None)
+    if attempts is None:
+        attempts = state.token_attempts = TokenAttempts()
+    return attempts
 
 
 OptionalUser = Annotated[Actor | None, Depends(optional_user)]

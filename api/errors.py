@@ -69,7 +69,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(LifecycleError)
     async def lifecycle_error(request: Request, exc: LifecycleError):
-        headers = None
+        headers = getattr(exc, "headers", None)  # e.g. Retry-After of a 429
         if exc.status == 401:
             headers = challenge(bool(request.headers.get("authorization")))
         return problem(exc.status, exc.title, exc.message, exc.errors, headers,

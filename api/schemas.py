@@ -641,6 +641,7 @@ _ERROR_DESCRIPTIONS = {
     412: "The work is no longer at the If-Match version.",
     413: "The upload is over the size limit.",
     422: "Malformed input; `errors` names each field.",
+    429: "Too many unknown API tokens from this address: wait `Retry-After` seconds.",
 }
 
 

@@ -1,4 +1,5 @@
-"""Login throttling at the HTTP boundary: limits per account name tried and per client address.
+"""Login throttling at the HTTP boundary: limits per account name tried and per client address,
+and per address for unknown API tokens.
 
 A guesser gets `ACCOUNT_POLICY.max_failures` tries at one account name and
 `ADDRESS_POLICY.max_failures` from one address before a lockout; while locked, nothing is
@@ -18,9 +19,10 @@ import math
 import os
 import unicodedata
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from lifecycle import throttle_store
+from lifecycle.errors import LifecycleError
 from lifecycle.service import Lifecycle
 from lifecycle.throttle_store import ThrottlePolicy, locked_for
 
@@ -36,6 +38,9 @@ def _policy(prefix: str, failures: int, minutes: int) -> ThrottlePolicy:
 # many people (an office behind one NAT), so it gets more tries before it is locked.
 ACCOUNT_POLICY = _policy("LOGIN_ACCOUNT", 5, 15)
 ADDRESS_POLICY = _policy("LOGIN_ADDRESS", 20, 15)
+# API tokens are 256-bit random, beyond guessing; a client sending unknown ones by the dozen is
+# broken or probing, and is told to wait rather than served 401s at the database's expense.
+TOKEN_POLICY = _policy("TOKEN_ADDRESS", 20, 15)
 
 
 @dataclass(frozen=True)
@@ -97,3 +102,43 @@ class LoginAttempts:
         address must not reopen it to a guesser of other names)."""
         account = next(iter(self.keys))
         throttle_store.clear(self.lc.engine, account)
+
+
+class TooManyAttempts(LifecycleError):
+    """429: the caller must wait `Retry-After` seconds."""
+
+    status = 429
+    title = "Too many attempts"
+
+    def __init__(self, lockout: Lockout, what: str):
+        super().__init__(f"too many {what} from this address; try again in "
+                         f"{lockout.seconds} seconds")
+        self.headers = lockout.headers
+
+
+class TokenAttempts:
+    """Unknown API tokens per client address. Failures are counted in the database, shared by
+    every process; the lockouts this process has seen are also kept in memory, so a request
+    with a token costs no extra read (the hot path of every write)."""
+
+    def __init__(self):
+        self._locked: dict[str, datetime] = {}
+
+    def lockout(self, lc: Lifecycle, address: str | None) -> Lockout | None:
+        until = self._locked.get(address_key(address))
+        if until is None:
+            return None
+        at = lc.clock()
+        if until <= at:
+            self._locked.pop(address_key(address), None)
+            return None
+        return Lockout(until - at)
+
+    def failed(self, lc: Lifecycle, address: str | None) -> Lockout | None:
+        key, at = address_key(address), lc.clock()
+        state = throttle_store.record_failure(lc.engine, "token-" + key, at, TOKEN_POLICY)
+        wait = locked_for(state, at)
+        if wait is None:
+            return None
+        self._locked[key] = state.locked_until
+        return Lockout(wait)

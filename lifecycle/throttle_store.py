@@ -55,7 +55,10 @@ def locked_for(state: ThrottleState | None, at: datetime) -> timedelta | None:
 def after_failure(state: ThrottleState | None, at: datetime,
                   policy: ThrottlePolicy) -> ThrottleState:
     """Rule: failures count within a window that starts at the first of them; the one that
-    reaches `max_failures` locks the key for `lockout` and starts a new count."""
+    reaches `max_failures` locks the key for `lockout` and starts a new count. A failure
+    while locked changes nothing: the lockout stands until it ends."""
+    if locked_for(state, at) is not None:
+        return state
     if state is None or at - state.window_started >= policy.window or \
             (state.locked_until is not None and state.locked_until <= at):
         state = ThrottleState(failures=0, window_started=at)

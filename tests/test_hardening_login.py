@@ -126,3 +126,13 @@ def test_the_failure_that_reaches_the_limit_locks_for_the_lockout(clock):
         state = after_failure(state, at, POLICY)
     assert locked_for(state, at) == POLICY.lockout
     assert locked_for(state, at + POLICY.lockout) is None
+
+
+def test_a_failure_during_the_lockout_does_not_lift_it(clock):
+    at = clock()
+    state = None
+    for _ in range(POLICY.max_failures):
+        state = after_failure(state, at, POLICY)
+    later = at + POLICY.lockout / 2
+    assert after_failure(state, later, POLICY) == state
+    assert locked_for(after_failure(state, later, POLICY), later) == POLICY.lockout / 2

@@ -61,3 +61,23 @@ def test_no_get_route_answers_500_to_hostile_ids_or_query_values(client):
             if status >= 500:
                 failures.append(f"{status} {url}")
     assert failures == []
+
+
+def test_no_write_route_answers_500_to_hostile_ids(client):
+    """POST, PUT, PATCH and DELETE routes with an id past the range, or no number at all: the
+    path is refused (a 404 page, a 422 problem) before any form, token or CSRF is looked at."""
+    from api.routes import api_router
+    from api.web import web_router
+
+    failures, tried = [], 0
+    for prefix, router in (("/api/v1", api_router), ("", web_router)):
+        for route in _api_routes(router.routes):
+            params = re.findall(r"{(\w+)(?::\w+)?}", route.path)
+            for method in route.methods - {"GET", "HEAD"}:
+                for hostile in ("2147483648", "99999999999999999999", "abc", "%00"):
+                    url = prefix + re.sub(r"{\w+(?::\w+)?}", hostile, route.path)
+                    status = client.request(method, url).status_code
+                    tried += 1
+                    if status >= 500 or (params and status < 400):
+                        failures.append(f"{status} {method} {url}")
+    assert tried > 50 and failures == []

@@ -32,7 +32,8 @@ from api.schemas import problems
 
 # Every route checks a presented token (a bad one is a 401 even on a public read); the
 # dependency is cached per request, so routes that need a user do not look it up twice.
-api_router = APIRouter(dependencies=[Depends(optional_user)], responses=problems(401, 422))
+api_router = APIRouter(dependencies=[Depends(optional_user)],
+                       responses=problems(401, 422, 429))
 for module in (stages, users, organizations, networks, works, documents, observations, proposals, log, reports,
                keys):
     api_router.include_router(module.router)

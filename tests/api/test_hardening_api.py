@@ -141,3 +141,30 @@ def test_api_responses_carry_the_security_headers(hard_client):
         response = hard_client.get(API + url)
         assert response.headers["x-content-type-options"] == "nosniff", url
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"], url
+
+
+def test_unknown_tokens_from_one_address_are_throttled(world, clock):
+    from api.throttle import TOKEN_POLICY
+
+    _, token = world.lc.create_user(actor=world.admin, username="lectora", role="auditor")
+    app = create_app(world.lc)
+    probing = TestClient(app, client=("203.0.113.50", 1000))
+    for number in range(TOKEN_POLICY.max_failures - 1):
+        response = probing.get(f"{API}/users/me",
+                               headers={"Authorization": f"Bearer guess-{number}"})
+        assert response.status_code == 401
+    locked = probing.get(f"{API}/users/me", headers={"Authorization": "Bearer guess-last"})
+    assert locked.status_code == 429 and locked.headers["content-type"] == \
+        "application/problem+json"
+    assert 0 < int(locked.headers["retry-after"]) <= TOKEN_POLICY.lockout.total_seconds()
+    # While locked, that address gets nothing checked; other addresses are not affected.
+    assert probing.get(f"{API}/users/me",
+                       headers={"Authorization": f"Bearer {token}"}).status_code == 429
+    elsewhere = TestClient(app, client=("198.51.100.20", 1000))
+    assert elsewhere.get(f"{API}/users/me",
+                         headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    # Anonymous reads are never throttled.
+    assert probing.get(f"{API}/stages").status_code == 200
+    clock.advance(seconds=TOKEN_POLICY.lockout.total_seconds() + 1)
+    assert probing.get(f"{API}/users/me",
+                       headers={"Authorization": f"Bearer {token}"}).status_code == 200
