@@ -272,6 +272,28 @@ class WorkIn(BaseModel):
         "Optional: the region's network oversees the work; any other is refused."))
     reference_amount: str = Field(description='A decimal string, e.g. "4850000.00".')
     currency: str = "PEN"
+    cui: str | None = Field(None, max_length=7, description="The investment's CUI (7 digits).")
+    province: str | None = Field(None, max_length=100)
+    district: str | None = Field(None, max_length=100)
+    sector: str | None = Field(None, description="An OC4IDS projectSector code, e.g. "
+                                                 "transport.road, waterAndWaste, health.")
+    description: str | None = Field(None, max_length=4000)
+
+
+class WorkCorrection(BaseModel):
+    """`PATCH /works/{id}`: new values of the descriptive details, and why. The code, region
+    and reference amount are not correctable: the rules depend on them."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "title": "Mejoramiento de la carretera Chiclayo–Ferreñafe, tramo II",
+        "reason": "El expediente técnico nombra el tramo II."}]})
+    reason: str = Field(min_length=1, max_length=2000)
+    title: str | None = Field(None, max_length=300)
+    cui: str | None = Field(None, max_length=7)
+    province: str | None = Field(None, max_length=100)
+    district: str | None = Field(None, max_length=100)
+    sector: str | None = None
+    description: str | None = Field(None, max_length=4000)
 
 
 class WorkSummary(BaseModel):
@@ -526,6 +548,11 @@ class WorkOut(WorkSummary):
     registered_at: str
     registered_by: int
     stage_entered_at: str
+    cui: str | None = None
+    province: str | None = None
+    district: str | None = None
+    sector: str | None = None
+    description: str | None = None
     suspended_from: dict[str, Any] | None = None
     award: dict[str, Any] | None = None
     documents: list[DocumentOut]

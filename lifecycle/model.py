@@ -309,6 +309,12 @@ class Work:
     excluded_organizations: list[int] = field(default_factory=list)  # supplier and consortium
     voided_kinds: dict[str, list[str]] = field(default_factory=dict)  # kind -> sha256 before a void
     suspensions: list[list[str]] = field(default_factory=list)  # [from, until or ""] periods
+    # Descriptive details (lifecycle/work_details.py): correctable by a logged `work.corrected`.
+    cui: str | None = None
+    province: str | None = None
+    district: str | None = None
+    sector: str | None = None
+    description: str | None = None
     # ---- execution under oversight (DESIGN §2, wave 2; lifecycle/execution.py decides)
     valuations: list[Valuation] = field(default_factory=list)
     milestones: list[Milestone] = field(default_factory=list)

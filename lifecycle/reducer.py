@@ -121,7 +121,21 @@ def _work_registered(state: State, entry: dict, data: dict) -> None:
         registered_at=entry["at"], registered_by=entry["actor"]["id"],
         entity_id=data.get("entity_id"),
         stage="design", version=1, stage_entered_at=entry["at"], stage_entered_seq=entry["seq"],
-        last_change_at=entry["at"])
+        last_change_at=entry["at"], cui=data.get("cui"), province=data.get("province"),
+        district=data.get("district"), sector=data.get("sector"),
+        description=data.get("description"))
+
+
+def _work_corrected(state: State, entry: dict, data: dict) -> None:
+    """A logged correction of a work's descriptive details (lifecycle/work_details.py)."""
+    from lifecycle.work_details import CORRECTABLE
+
+    work = _work(state, data)
+    for name, value in data["changes"].items():
+        if name not in CORRECTABLE:
+            raise ReplayError(f"{name!r} of a work cannot be corrected")
+        setattr(work, name, value)
+    work.last_change_at = entry["at"]
 
 
 def _work_imported(state: State, entry: dict, data: dict) -> None:
@@ -346,6 +360,7 @@ HANDLERS: dict[str, Callable[[State, dict, dict], None]] = {
     "member.joined": _member_joined,
     "member.left": _member_left,
     "work.registered": _work_registered,
+    "work.corrected": _work_corrected,
     "document.attached": _document_attached,
     "observation.filed": _observation_filed,
     "observation.answered": _observation_answered,

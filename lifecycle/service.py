@@ -70,6 +70,7 @@ from lifecycle.model import (
 )
 from lifecycle.organizations import normalize_name
 from lifecycle.outbox import check_email
+from lifecycle.work_details import WorkCorrections, check_details
 from lifecycle.outbox import enqueue_for as enqueue_notifications
 from lifecycle.outbox import save_settings as save_notification_settings
 from lifecycle.reducer import UPDATABLE_ORGANIZATION_FIELDS, apply
@@ -335,7 +336,7 @@ class _Tx:
             _UPDATE_ROW[kind](self.conn, {"key": key, "state": text, **columns})
 
 
-class Lifecycle(SigningCommands, ExecutionCommands):
+class Lifecycle(SigningCommands, ExecutionCommands, WorkCorrections):
     """The engine: commands that change state, and the queries that read it. Members' keys and
     signed sign-offs: lifecycle.evidence.signing."""
 
@@ -632,9 +633,13 @@ class Lifecycle(SigningCommands, ExecutionCommands):
     # ------------------------------------------------------------------ works
     def register_work(self, *, actor: Actor, code: str, title: str, region: str,
                       reference_amount, currency: str = "PEN", entity_id: int | None = None,
-                      network_id: int | None = None) -> Work:
+                      network_id: int | None = None, cui: str | None = None,
+                      province: str | None = None, district: str | None = None,
+                      sector: str | None = None, description: str | None = None) -> Work:
         """Register a work of the official's entity. Its network is its region's network; a
         `network_id` given must be that one."""
+        details = check_details(cui=cui, province=province, district=district, sector=sector,
+                                description=description)
         _require(actor, "official")
         code = check.text("code", code, max_len=64)
         title = check.text("title", title, max_len=300)
@@ -657,7 +662,7 @@ class Lifecycle(SigningCommands, ExecutionCommands):
             tx.emit("work.registered", actor, {
                 "work_id": work_id, "code": code, "title": title, "entity": entity.name,
                 "entity_id": entity.id, "region": region, "network_id": network_id,
-                "reference_amount": amount, "currency": currency})
+                "reference_amount": amount, "currency": currency, **details})
             return tx.state.works[work_id]
 
     def _official_work(self, tx: _Tx, actor: Actor, work_id: int) -> Work:

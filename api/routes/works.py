@@ -13,6 +13,7 @@ from api.schemas import (
     ProposalOut,
     Stage,
     StrictBool,
+    WorkCorrection,
     WorkIn,
     WorkOut,
     WorkPage,
@@ -57,9 +58,22 @@ async def register_work(body: WorkIn, actor: OfficialUser, lc: LifecycleDep, res
     work = lc.register_work(actor=actor, code=body.code, title=body.title,
                             entity_id=body.entity_id, region=body.region,
                             network_id=body.network_id,
-                            reference_amount=body.reference_amount, currency=body.currency)
+                            reference_amount=body.reference_amount, currency=body.currency,
+                            cui=body.cui, province=body.province, district=body.district,
+                            sector=body.sector, description=body.description)
     response.headers["ETag"] = etag(work)
     response.headers["Location"] = f"/api/v1/works/{work.id}"
+    return work_detail(lc, work)
+
+
+@router.patch("/{work_id}", response_model=WorkOut, responses=problems(403, 404, 422))
+async def correct_work(work_id: WorkId, body: WorkCorrection, actor: OfficialUser,
+                       lc: LifecycleDep, response: Response):
+    """A logged correction of the work's details (`work.corrected`, with its reason and the
+    values before): only the fields given change; an empty string clears one."""
+    changes = body.model_dump(exclude_unset=True, exclude={"reason"})
+    work = lc.correct_work(actor=actor, work_id=work_id, reason=body.reason, **changes)
+    response.headers["ETag"] = etag(work)
     return work_detail(lc, work)
 
 

@@ -135,8 +135,20 @@ def new_work_page(request: Request):
         return page.redirect("/login?next=/works/new")
     if page.actor.role != "official":
         return page.error(403, page.gettext("Only officials of a public entity register works."))
-    return page.render("work_new.html", networks=lifecycle_of(request).list_networks(),
-                       form={"currency": "PEN"}, error=None)
+    return page.render("work_new.html", **work_form_choices(page), form={"currency": "PEN"},
+                       error=None)
+
+
+def work_form_choices(page: Page) -> dict:
+    """What the registration form offers: Peru's regions with the network that oversees each
+    (the engine assigns it from the region), and the work sectors in the reader's words."""
+    from lifecycle.regions import REGIONS
+    from lifecycle.work_details import WORK_SECTORS
+
+    networks = lifecycle_of(page.request).list_networks()
+    overseen = {region: n.name for n in networks for region in (n.regions or [n.region])}
+    return {"networks": networks, "regions": [(r, overseen.get(r)) for r in REGIONS],
+            "work_sectors": [(code, page.words.work_sector(code)) for code in WORK_SECTORS]}
 
 
 @router.post("/works")
@@ -153,12 +165,37 @@ def _register_work(page: Page, form: FormData) -> Response:
             actor=page.actor, code=text(form, "code"), title=text(form, "title"),
             region=text(form, "region"), network_id=whole_number(network),
             reference_amount=text(form, "reference_amount").replace(",", "").strip(),
-            currency=text(form, "currency").strip().upper() or "PEN")
+            currency=text(form, "currency").strip().upper() or "PEN",
+            cui=text(form, "cui").strip() or None, province=text(form, "province") or None,
+            district=text(form, "district") or None, sector=text(form, "sector") or None,
+            description=text(form, "description") or None)
     except LifecycleError as exc:
-        return page.render("work_new.html", status_code=exc.status, networks=lc.list_networks(),
+        return page.render("work_new.html", status_code=exc.status, **work_form_choices(page),
                            form={k: v for k, v in form.items() if isinstance(v, str)},
                            error=describe_error(page, exc))
     return page.redirect(f"/works/{work.id}", "work_registered")
+
+
+@router.post("/works/{work_id}/correct")
+async def correct_work(request: Request, work_id: RowId):
+    return await handle(request, _correct_work, work_id)
+
+
+def _correct_work(page: Page, form: FormData, work_id: int) -> Response:
+    """Only the fields whose value changed are sent: an untouched field is not "corrected"."""
+    lc = lifecycle_of(page.request)
+
+    def command():
+        work = lc.get_work(work_id)
+        changes = {}
+        for name in ("title", "cui", "province", "district", "description"):
+            if name in form:
+                value = text(form, name).strip()
+                if value != (getattr(work, name) or ""):
+                    changes[name] = value
+        return lc.correct_work(actor=page.actor, work_id=work_id, reason=text(form, "reason"),
+                               **changes)
+    return on_work(page, work_id, command, "work_corrected", form)
 
 
 @router.post("/works/{work_id}/documents")

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from api.deps import MAX_ROW_ID, RowId, SearchText
 from api.document_response import stored_document_response
 from api.web.diagram import stage_diagram
+from api.web.status import work_status
 from api.web.render import Page, lifecycle_of, safe_next
 from api.web.words import Person
 from lifecycle.errors import LifecycleError
@@ -151,6 +152,8 @@ def work_view(page: Page, work: Work, network: Network) -> dict:
                                  page.gettext("Stages of the work; current stage: %(stage)s")
                                  % {"stage": words.stage(work.stage)}),
         "past_proposals": [p for p in work.proposals if p.status != "open"],
+        "status": work_status(work, network, lc.clock()),
+        "work_sector": words.work_sector(work.sector) if work.sector else None,
     }
 
 
@@ -170,8 +173,10 @@ def render_work(page: Page, work_id: int, *, status_code: int = 200, error: str 
             if not result.ok and proposal is not None:
                 refusal_lines.append({"result": result, "text": page.words.guard(
                     result, work, network, proposal)})
-    return page.render("work.html", status_code=status_code, error=error,
-                       refusal=refusal_lines, form=form or {}, **view)
+    from api.web.keys import allow_signing_script  # the sign-off forms sign (DESIGN §4.3)
+
+    return allow_signing_script(page.render("work.html", status_code=status_code, error=error,
+                                            refusal=refusal_lines, form=form or {}, **view))
 
 
 @router.get("/works/{work_id}")

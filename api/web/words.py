@@ -68,6 +68,26 @@ class Words:
         }
         return names.get(code or "", code or "")
 
+    def work_sector(self, code: str | None) -> str:
+        """A work's sector (OC4IDS projectSector codes)."""
+        _ = self.gettext
+        return {
+            "transport.road": _("roads and bridges"), "transport": _("transport"),
+            "waterAndWaste": _("water and sanitation"), "health": _("health"),
+            "education": _("education"), "energy": _("energy"),
+            "communications": _("communications"), "governance": _("public buildings"),
+            "economy": _("agriculture and irrigation"),
+            "cultureSportsAndRecreation": _("culture, sports and recreation"),
+            "socialHousing": _("social housing"), "naturalResources": _("natural resources"),
+            "naturalResources.floodProtection": _("flood protection"),
+        }.get(code or "", code or "")
+
+    def work_field(self, name: str) -> str:
+        _ = self.gettext
+        return {"title": _("title"), "cui": _("CUI"), "province": _("province"),
+                "district": _("district"), "sector": _("sector"),
+                "description": _("description")}.get(name, name)
+
     def constituency(self, code: str) -> str:
         _ = self.gettext
         return {"women": _("women"), "indigenous": _("indigenous peoples"),
@@ -196,6 +216,11 @@ class Words:
                      "%(amount)s.") % {**values, "code": data.get("code"),
                                        "amount": self.fmt.money(data.get("reference_amount"),
                                                                 data.get("currency", "PEN"))}
+        if kind == "work.corrected":
+            return _("%(who)s corrected the work's %(fields)s, because: “%(why)s”") % {
+                **values, "fields": self.join([self.work_field(k) for k in data.get("changes",
+                                                                                    {})]),
+                "why": data.get("reason", "")}
         if kind == "document.attached":
             return _("%(who)s attached the document “%(title)s” (%(kind)s).") % {
                 **values, "title": data.get("title"), "kind": self.kind(data.get("kind", ""))}
@@ -332,6 +357,7 @@ def notice(words: Words, key: str) -> str:
         "signoff_withdraw": _("Your sign-off is withdrawn."),
         "proposal_applied": _("The stage change is applied."),
         "key_revoked": _("The key is revoked: sign-offs it signs from now on are refused."),
+        "work_corrected": _("The correction is recorded, with its reason, in the timeline."),
         "network_created": _("The network is created."),
         "organization_created": _("The organization is registered."),
         "member_added": _("The member is added to the network."),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lifecycle import decide, execution
+from lifecycle import decide, execution, work_details
 from lifecycle.evidence import signature_audit
 from lifecycle.decide import Refusal
 from lifecycle.model import State, UserInfo
@@ -136,6 +136,8 @@ JUDGES: dict[str, Callable] = {
     "member.joined": _member_joined,
     "member.left": _member_left,
     "work.registered": _work_registered,
+    "work.corrected": _on_work(lambda p, w, n, d, at: work_details.correction(
+        p, w, d.get("changes") or {}, d.get("reason", ""))),
     "document.attached": _on_work(lambda p, w, n, d, at: decide.document(p, w)),
     "observation.filed": _on_work(lambda p, w, n, d, at: decide.observation_filed(p, n, w)),
     "observation.answered": _on_work(
