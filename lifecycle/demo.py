@@ -535,6 +535,7 @@ class _Story:
         incident (a refusal and its fix) if any, and the apply."""
         if trigger == "suspend":  # no sign-off: the official suspends, stating the reason
             yield self.at(0.95)
+            demo_execution.before_suspension(self)  # progress reported so far (wave 2)
             proposal = self._propose("suspend", self.rng.choice(SUSPEND_REASONS))
             yield self.at(1.0)
             self._apply(proposal.id, expect=True)

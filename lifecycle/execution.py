@@ -412,31 +412,46 @@ def last_amendment_seq(work: Work) -> int:
 
 
 # ---------------------------------------------------------------- paralysis and Ley 31589
+def execution_entry(work: Work) -> tuple[str, int] | None:
+    """When (time, log position) the current execution began: the work is in execution, or
+    suspended from it (a suspension stops the works, not the paralysis clock). None otherwise."""
+    if work.stage == "execution" and work.stage_entered_at:
+        return work.stage_entered_at, work.stage_entered_seq
+    origin = work.suspended_from or {}
+    if work.stage == "suspended" and origin.get("stage") == "execution":
+        return origin["entered_at"], origin["entered_seq"]
+    return None
+
+
 def last_progress_at(work: Work) -> str:
     """When the physical progress last rose during the current execution (or when execution
     began, if it has not risen since)."""
-    moment = work.stage_entered_at
+    entry = execution_entry(work)
+    if entry is None:
+        return work.stage_entered_at
+    moment, entered_seq = entry
     best = Decimal(0)
     for valuation in work.valuations:
         pct = Decimal(valuation.physical_pct)
         if pct > best:
             best = pct
-            if valuation.seq > work.stage_entered_seq:
+            if valuation.seq > entered_seq:
                 moment = valuation.reported_at
     return moment
 
 
 def paralysis_due(work: Work, policy: Policy) -> datetime | None:
-    """The moment a work in execution becomes paralizada if its physical progress does not
-    rise: `paralysis_months` after it last rose. None outside execution."""
-    if work.stage != "execution" or not work.stage_entered_at:
+    """The moment a work in execution (or suspended from it) becomes paralizada if its
+    physical progress does not rise: `paralysis_months` after it last rose. None otherwise."""
+    if execution_entry(work) is None:
         return None
     return add_months(parse_time(last_progress_at(work)), policy.paralysis_months)
 
 
 def paralysis(work: Work, policy: Policy, at: datetime) -> Paralysis | None:
-    """The work is paralizada (DESIGN §2): in execution, and its physical progress has not
-    risen for `paralysis_months` (6 months minus a day is not yet; 6 months is)."""
+    """The work is paralizada (DESIGN §2): in execution (or suspended from it), and its
+    physical progress has not risen for `paralysis_months` (6 months minus a day is not yet;
+    6 months is)."""
     due = paralysis_due(work, policy)
     if due is None or at < due:
         return None

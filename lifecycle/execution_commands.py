@@ -83,7 +83,8 @@ class ExecutionCommands:
 
     # ------------------------------------------------------------------ reads
     def paralysed_report(self, at: datetime | None = None) -> list[dict]:
-        """Works in execution whose physical progress has not risen for `paralysis_months`,
+        """Works in execution (or suspended from it) whose physical progress has not risen for
+        `paralysis_months`,
         longest paralysed first, with the figures behind each and Ley 31589 eligibility."""
         from lifecycle.db import NetworkRow, WorkRow
 
@@ -92,7 +93,7 @@ class ExecutionCommands:
             policies = {row.id: Network.from_dict(json.loads(row.state)).policy
                         for row in session.execute(select(NetworkRow)).scalars()}
             rows = session.execute(select(WorkRow.state)
-                                   .where(WorkRow.stage == "execution")
+                                   .where(WorkRow.stage.in_(("execution", "suspended")))
                                    .order_by(WorkRow.id)).scalars().all()
         report = []
         for state in rows:
