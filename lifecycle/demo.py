@@ -47,6 +47,7 @@ from lifecycle.demo_data import (
     WORK_TYPES,
     Region,
 )
+from lifecycle.demo_showcase import showcase
 from lifecycle.errors import Conflict
 from lifecycle.model import Proposal
 from lifecycle.service import SYSTEM, Actor, Lifecycle
@@ -411,6 +412,8 @@ class _Demo:
             rng = random.Random(f"{SEED}/{index}")
             entity = rng.choice(list(setup.officials))
             stories.append(_Story(self, setup, entity, plan, rng))
+        # One more work whose history shows the wave-2 rules (lifecycle/demo_showcase.py).
+        stories.append(showcase(self, _Story))
         return stories
 
     def run(self) -> None:

@@ -253,3 +253,34 @@ def test_demo_on_postgresql(tmp_path):
         assert has_data(tmp_path / "data", url=PG_URL)
     finally:
         lc.engine.dispose()
+
+
+def test_the_showcase_work_exercises_the_wave_two_rules(log, lc):
+    """DESIGN §3 (wave 2) in the demo: an overruled block of a departed member, a rejected
+    answer answered again, a quorum lowered mid-proposal that gained nothing, and the
+    contractor's engineer never counted from the award on."""
+    types = [e["type"] for e in log]
+    overruled = next(e for e in log if e["type"] == "block.overruled")
+    work_id = overruled["data"]["work_id"]
+    assert len(overruled["data"]["reason"]) > 20
+    left = [e for e in log if e["type"] == "member.left"
+            and e["data"]["user_id"] == overruled["data"]["user_id"]]
+    assert left and left[0]["seq"] < overruled["seq"]
+    assert "observation.rejected" in types and "observation.accepted" in types
+    mine = [e for e in log if e["data"].get("work_id") == work_id]
+    rejected = next(e for e in mine if e["type"] == "observation.rejected")
+    assert any(e["type"] == "observation.answered" and e["seq"] > rejected["seq"] for e in mine)
+    lowered = [e for e in log if e["type"] == "policy.set" and e["data"]["policy"][
+        "min_approvals"] == 2]
+    assert lowered
+    refusal_after = next(e for e in mine if e["type"] == "transition.refused"
+                         and e["seq"] > lowered[0]["seq"])
+    quorum = next(g for g in refusal_after["data"]["guards"] if g["guard"] == "quorum")
+    assert quorum["message"].startswith("2 of 3 approvals")
+    work = lc.get_work(work_id)
+    assert work.stage == "closure"
+    close = next(p for p in work.proposals if p.trigger == "close")
+    network = lc.get_network(work.network_id)
+    from lifecycle.guards import GuardState, approval_tally
+    excluded = {t.excluded for t in approval_tally(GuardState(work, network), close)}
+    assert "works for the awarded supplier or a consortium member" in excluded
