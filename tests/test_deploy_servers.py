@@ -26,14 +26,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from sqlalchemy import update
 
 from api.web.session import SESSION_COOKIE
-
 from lifecycle.bootstrap import open_lifecycle
 from lifecycle.db import User
-from lifecycle.log.note import SIGNING_KEY_FILE, VKEY_FILE
+from lifecycle.log.note import SIGNING_KEY_ENV, SIGNING_KEY_FILE
 from lifecycle.service import hash_token, utcnow
 from tests.conftest import PG_URL, Clock, build_world, reset_postgres
 
@@ -50,10 +48,11 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _environment(data_dir: Path) -> dict[str, str]:
-    env = {**os.environ, "LIFECYCLE_DATABASE_URL": PG_URL, "LIFECYCLE_DATA_DIR": str(data_dir),
-           "LIFECYCLE_WEB_SECRET": WEB_SECRET, "PYTHONPATH": str(ROOT)}
-    return env
+def _environment(data_dir: Path, signing_key: Path) -> dict[str, str]:
+    """What the README's deployment guide sets on each machine."""
+    return {**os.environ, "LIFECYCLE_DATABASE_URL": PG_URL, "LIFECYCLE_DATA_DIR": str(data_dir),
+            "LIFECYCLE_WEB_SECRET": WEB_SECRET, SIGNING_KEY_ENV: str(signing_key),
+            "PYTHONPATH": str(ROOT)}
 
 
 @dataclass
@@ -63,6 +62,7 @@ class Server:
     data_dir: Path
     workers: int
     log: Path
+    env: dict[str, str]
     port: int = field(default_factory=_free_port)
     process: subprocess.Popen | None = None
 
@@ -76,7 +76,7 @@ class Server:
                 [sys.executable, "-m", "lifecycle", "serve", "--port", str(self.port),
                  "--workers", str(self.workers), "--no-access-log",
                  "--data-dir", str(self.data_dir)],
-                cwd=ROOT, env=_environment(self.data_dir), stdout=out, stderr=subprocess.STDOUT,
+                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True)
         self.wait_ready()
         return self
@@ -130,19 +130,22 @@ class Deployment:
     member_tokens: list[str]
     work_id: int
     machines: list[Path]
+    signing_key: Path
+    tmp: Path
     servers: list[Server] = field(default_factory=list)
-    tmp: Path = Path(".")
 
     def serve(self, machine: int, workers: int = 1) -> Server:
         server = Server(self.machines[machine], workers,
-                        self.tmp / f"server-{len(self.servers)}.log").start()
+                        self.tmp / f"server-{len(self.servers)}.log",
+                        _environment(self.machines[machine], self.signing_key)).start()
         self.servers.append(server)
         return server
 
     def audit_check(self, machine: int = 0) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "lifecycle", "audit", "check",
                                "--data-dir", str(self.machines[machine])],
-                              cwd=ROOT, env=_environment(self.machines[machine]),
+                              cwd=ROOT, env=_environment(self.machines[machine],
+                                                         self.signing_key),
                               capture_output=True, text=True, timeout=300)
 
 
@@ -163,17 +166,18 @@ def deployment(tmp_path) -> Iterator[Deployment]:
     machine_a, machine_b = tmp_path / "machine-a", tmp_path / "machine-b"
     lc = open_lifecycle(machine_a, url=PG_URL)
     world = build_world(lc, Clock(utcnow()))
-    tokens = {name: _give_token(lc, actor) for name, actor in world.members.items()}
+    member_tokens = [_give_token(lc, actor) for actor in world.members.values()]
+    admin_token, official_token = _give_token(lc, world.admin), _give_token(lc, world.official)
     lc.set_password(user_id=world.members["rosa"].id, password=PASSWORD)
-    deployment = Deployment(_give_token(lc, world.admin), _give_token(lc, world.official),
-                            list(tokens.values()), world.work_id, [machine_a, machine_b],
-                            tmp=tmp_path)
     lc.engine.dispose()
-    # The second machine gets the log's keys, as an operator copies them (never the database).
-    machine_b.mkdir()
-    for name in (SIGNING_KEY_FILE, VKEY_FILE):
-        if (machine_a / name).exists():
-            shutil.copy2(machine_a / name, machine_b / name)
+    # The log's key becomes the deployment's secret file, named to both machines by
+    # $LIFECYCLE_SIGNING_KEY_FILE (never in the database, and in neither data folder).
+    secrets_dir = tmp_path / "secrets"
+    secrets_dir.mkdir(mode=0o700)
+    signing_key = secrets_dir / SIGNING_KEY_FILE
+    shutil.move(machine_a / SIGNING_KEY_FILE, signing_key)
+    deployment = Deployment(admin_token, official_token, member_tokens, world.work_id,
+                            [machine_a, machine_b], signing_key, tmp_path)
     try:
         yield deployment
     finally:
@@ -202,6 +206,13 @@ def _all_entries(server: Server) -> list[dict]:
             if len(batch) < 500:
                 return entries
     raise AssertionError("the log feed did not end")
+
+
+def _checkpoint_body(server: Server) -> str:
+    """Origin, size and root of the server's signed checkpoint (without the signatures)."""
+    response = httpx.get(f"{server.url}/api/v1/log/checkpoint", timeout=30)
+    assert response.status_code == 200, response.text
+    return response.text.split("\n\n")[0]
 
 
 def _observations(server: Server, work_id: int) -> list[str]:
@@ -258,10 +269,14 @@ def test_parallel_writes_through_every_server_make_one_gap_free_log(deployment):
         thread.join()
     assert refused == [] and len(acknowledged) == 6 * 12
 
+    size = before + len(acknowledged)
     for server in servers:  # every server reads the same log
         entries = _all_entries(server)
-        assert [e["seq"] for e in entries] == list(range(before + len(acknowledged)))
+        assert [e["seq"] for e in entries] == list(range(size))
         assert sorted(_observations(server, deployment.work_id)) == sorted(acknowledged)
+    # And every machine signs the same tree head for it, with the one shared key.
+    bodies = {_checkpoint_body(server) for server in servers}
+    assert len(bodies) == 1 and bodies.pop().split("\n")[1] == str(size)
     check = deployment.audit_check()
     assert check.returncode == 0, check.stdout + check.stderr
 
