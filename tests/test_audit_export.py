@@ -30,6 +30,7 @@ def run_history(world) -> None:
     world.advance("publish_tender", documents=("technicalSpecifications", "budgetApproval"))
     world.clock.advance(days=16)
     world.attach("evaluationReports")
+    world.prepare("award")  # the bases integrated (wave 2)
     proposal = world.propose("award", award=AWARD)
     world.sign(proposal.id, "luis", decision="block", reason="Falta el acta de evaluación firmada.")
     world.sign(proposal.id, "rosa", "jorge")

@@ -68,6 +68,8 @@ def test_work_detail_shows_tally_red_flags_and_what_is_missing(api, clock):
     api.add_user("jorge.ing", "member")
     api.ok(api.post(f"/networks/{api.network_id}/members", "admin", json={
         "user_id": api.ids["jorge.ing"], "organization_id": supplier["id"]}), 201)
+    api.ok(api.post(f"/works/{api.work_id}/milestones", "oficial", json={
+        "code": "bases_integrated", "date": clock.now.date().isoformat()}), 201)
     proposal = api.ok(api.propose("award", award={
         "supplier": SUPPLIER, "amount": "14000000.00", "bidders": 1}), 201)["id"]
     api.ok(api.sign(proposal, "rosa"), 201)

@@ -96,10 +96,13 @@ def test_readme_walkthrough_from_design_to_closure(lc, client, clock):
     assert advance("publish_tender", ["technicalSpecifications", "budgetApproval"]
                    )["work"]["stage"] == "tender"
     clock.advance(days=8)  # the minimum tender period
+    call("POST", f"/works/{w}/milestones", official, 201,
+         json={"code": "bases_integrated", "date": clock.now.date().isoformat()})
     assert advance("award", ["evaluationReports"], {
         "supplier": {"name": "Consorcio Mercados del Norte", "tax_id": "20100070970"},
         "amount": "3350000.00", "bidders": 4}
     )["work"]["stage"] == "award"
+    clock.advance(days=12)  # the buena pro consented: five business days, no appeal
     assert advance("sign_contract", ["contractSigned"])["work"]["stage"] == "execution"
     assert advance("close", ["completionCertificate"])["work"]["stage"] == "closure"
 
