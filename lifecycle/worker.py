@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 
 from lifecycle import ledger
+from lifecycle.deadlines import run_deadlines
 from lifecycle.evidence.policy import Policy, Witness, configured_policy
 from lifecycle.evidence.witness_client import (
     DEFAULT_TIMEOUT,
@@ -102,7 +103,8 @@ class Worker:
         self.lc = lc
         self.policy = policy
         self.interval = interval
-        self.jobs = list(jobs or [])
+        # The standing job when none are given: time-driven moves (lifecycle/deadlines.py).
+        self.jobs = list(jobs) if jobs is not None else [lambda: run_deadlines(lc)]
         self.stop_event = threading.Event()
 
     def run(self) -> None:
