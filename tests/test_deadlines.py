@@ -168,3 +168,22 @@ def test_replay_reports_forged_valuations_and_milestones(world):
     by_member["type"] = "milestone.recorded"
     replayer = replayed_with(entries, by_member)
     assert [i.guard for i in replayer.illegal] == ["permission"]
+
+
+def test_the_worker_records_deadlines_without_anyone_clicking(world):
+    from lifecycle.worker import Worker
+
+    to_tender(world)
+    world.clock.advance(days=16)
+    worker = Worker(world.lc, interval=0.05)  # the standing jobs, as `lifecycle worker` runs
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        for _ in range(400):  # wait for the worker's first rounds (bounded, not a timing)
+            if deadlines(world.lc):
+                break
+            threading.Event().wait(0.05)
+    finally:
+        worker.stop()
+        thread.join(timeout=30)
+    assert [code for code, _ in deadlines(world.lc)] == ["tender_period_ended"]
