@@ -160,6 +160,7 @@ def test_a_stage_change_reviewed_and_signed_off_in_the_browser(site, browser):
     assert "Su bloqueo quedó registrado" in page.locator(".notice").inner_text()
 
     page = official.open(work_path)
+    page.get_by_label("Entiendo: intentarlo de todos modos").check()
     submit(page, page.get_by_role("button", name="Aplicar el cambio de etapa").click)
     refusal = page.locator(".refusal")
     assert "El cambio de etapa fue rechazado" in refusal.inner_text()
@@ -168,6 +169,7 @@ def test_a_stage_change_reviewed_and_signed_off_in_the_browser(site, browser):
 
     # Luis withdraws his block; now the official applies.
     page = luis.open(work_path)
+    page.locator("#lift-withdraw").fill("El estudio de suelos ya está en el expediente.")
     submit(page, page.get_by_role("button", name="Retirar mi pronunciamiento").click)
     assert page.locator(".notice").inner_text() == "Su pronunciamiento fue retirado."
     page = official.open(work_path)

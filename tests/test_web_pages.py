@@ -134,7 +134,7 @@ def test_stale_approval_is_marked(world, browser):
     world.attach("feasibilityStudy")  # the dossier changed after rosa's approval
     page = browser.get(f"/works/{world.work_id}").text
     assert 'class="badge stale">desactualizada</strong>' in page
-    assert "se dio antes de que se adjuntara el último documento" in page
+    assert "se dio antes del último cambio del expediente" in page
 
 
 def test_timeline_says_who_from_where_did_what_and_why(world, browser):
@@ -240,9 +240,13 @@ def test_member_approves_blocks_with_reason_and_withdraws(world, browser):
                            page=page)
     assert "Su bloqueo quedó registrado con su motivo." in blocked.text
     assert "bloqueada por luis (Universidad Nacional Pedro Ruiz Gallo)" in blocked.text
-    withdrawn = browser.post(url, {"decision": "withdraw"}, page=page)
+    unexplained = browser.post(url, {"decision": "withdraw"}, page=page)
+    assert unexplained.status_code == 422 and "levantando su bloqueo" in unexplained.text
+    withdrawn = browser.post(url, {"decision": "withdraw",
+                                   "reason": "ya adjuntaron el estudio de suelos"}, page=page)
     assert "Su pronunciamiento fue retirado." in withdrawn.text
     assert [s.decision for s in world.work.proposals[0].signoffs] == ["block", "withdraw"]
+    assert world.work.proposals[0].signoffs[-1].reason == "ya adjuntaron el estudio de suelos"
 
 
 def test_member_files_an_observation_and_declares_a_conflict(world, browser):
@@ -302,7 +306,12 @@ def test_official_uploads_answers_proposes_and_sees_why_apply_is_refused(world, 
                             {"trigger": "approve_design", "justification": "perfil viable"},
                             page=page)
     assert "La propuesta está abierta" in response.text
-    response = browser.post(f"/works/{world.work_id}/proposals/1/apply", page=page)
+    unconfirmed = browser.post(f"/works/{world.work_id}/proposals/1/apply", page=page)
+    assert unconfirmed.status_code == 422  # a refusal is public and permanent: confirm first
+    assert "marque la confirmación" in unconfirmed.text
+    assert world.lc.history(world.work_id)[-1]["type"] == "proposal.opened"
+    response = browser.post(f"/works/{world.work_id}/proposals/1/apply",
+                            {"confirm_refusal": "on"}, page=page)
     assert response.status_code == 409
     assert "El cambio de etapa fue rechazado" in response.text
     assert "Aún falta: 3 aprobaciones más" in response.text
@@ -405,7 +414,9 @@ def test_every_form_control_has_a_label(world, app):
     world.lc.file_observation(actor=world.members["ana"], work_id=world.work_id, text="¿Y?")
     for username, url in (("oficial", f"/works/{world.work_id}"), ("rosa", f"/works/{world.work_id}"),
                           ("oficial", "/works/new"), (None, "/"), (None, "/audit"),
-                          (None, "/login")):
+                          (None, "/login"), ("admin", "/admin"),
+                          ("admin", f"/admin/networks/{world.network_id}"),
+                          ("rosa", "/pending"), ("oficial", "/pending")):
         reader = Browser(app, world)
         if username:
             reader.login(username)

@@ -243,7 +243,8 @@ def _open_proposal(page: Page, form: FormData, work_id: int) -> Response:
             bidders = whole_number(text(form, "bidders"))
             if bidders is None:
                 raise Invalid("award.bidders", "must be a whole number")
-            award = {"supplier": text(form, "supplier"),
+            award = {"supplier": {"name": text(form, "supplier"),
+                                  "tax_id": text(form, "supplier_tax_id").strip()},
                      "amount": text(form, "amount").replace(",", "").strip(),
                      "bidders": bidders}
         lifecycle_of(page.request).open_proposal(
@@ -270,6 +271,17 @@ async def apply_proposal(request: Request, work_id: RowId, proposal_id: RowId):
 
 def _apply_proposal(page: Page, form: FormData, work_id: int, proposal_id: int) -> Response:
     version = text(form, "version")
+    lc = lifecycle_of(page.request)
+    # A refusal is public and permanent: applying while the dry run fails needs a confirmation.
+    try:
+        work = lc.get_work(work_id)
+        failing = [r for r in lc.dry_run(work) if not r.ok]
+    except LifecycleError:
+        failing = []
+    if failing and text(form, "confirm_refusal") != "on":
+        return render_work(page, work_id, status_code=422, error=page.gettext(
+            "Some rules are not met yet, so applying now would be refused, publicly and for "
+            "good. Fix what is missing, or tick the confirmation to try anyway."))
     try:
         outcome = lifecycle_of(page.request).apply_proposal(
             actor=page.actor, work_id=work_id, proposal_id=proposal_id,
@@ -298,10 +310,43 @@ def _record_signoff(page: Page, form: FormData, work_id: int, proposal_id: int) 
     except LifecycleError as exc:
         return render_work(page, work_id, status_code=exc.status,
                            error=describe_error(page, exc))
-    return on_work(page, work_id, lambda: lifecycle_of(page.request).record_signoff(
+    lc = lifecycle_of(page.request)
+    reason = text(form, "reason").strip()
+    if decision in ("approve", "withdraw") and not reason and _lifts_own_block(
+            lc, page.actor, work_id, proposal_id):
+        return render_work(page, work_id, status_code=422, error=page.gettext(
+            "You are lifting your block: please say why, so the network knows what changed."),
+            form={k: v for k, v in form.items() if isinstance(v, str)})
+    response = on_work(page, work_id, lambda: lc.record_signoff(
         actor=page.actor, work_id=work_id, proposal_id=proposal_id, decision=decision,
-        reason=text(form, "reason") or None, statement=statement, proof=proof),
+        reason=reason or None, statement=statement, proof=proof),
         f"signoff_{decision}", form)
+    if decision == "approve" and response.status_code == 303:
+        excluded = _why_not_counted(lc, page.actor, work_id, proposal_id)
+        if excluded is not None:  # never "recorded" alone for an approval that will not count
+            page.session.take_notices()
+            return page.redirect(f"/works/{work_id}", f"signoff_uncounted|{excluded}")
+    return response
+
+
+def _lifts_own_block(lc, actor, work_id: int, proposal_id: int) -> bool:
+    try:
+        proposal = lc.get_work(work_id).proposal(proposal_id)
+    except LifecycleError:
+        return False
+    latest = proposal.latest_signoffs().get(actor.id) if proposal else None
+    return latest is not None and latest.decision == "block"
+
+
+def _why_not_counted(lc, actor, work_id: int, proposal_id: int) -> str | None:
+    """The exclusion of the member's approval just recorded, or None when it counts."""
+    from lifecycle.guards import GuardState
+    from lifecycle.guards.rules import approval_tally
+
+    work = lc.get_work(work_id)
+    proposal = work.proposal(proposal_id)
+    tally = approval_tally(GuardState(work, lc.get_network(work.network_id)), proposal)
+    return next((t.excluded for t in tally if t.signoff.user_id == actor.id), None)
 
 
 @router.post("/works/{work_id}/observations")

@@ -134,6 +134,10 @@ class Words:
         if code == "amount_above_reference":
             tolerance = network.policy.award_tolerance_pct if network else 10
             return _("amount more than %(pct)s%% above the reference amount") % {"pct": tolerance}
+        if code == "amount_below_reference":
+            tolerance = network.policy.low_tolerance_pct if network else 10
+            return _("amount more than %(pct)s%% below the reference amount (an abnormally "
+                     "low offer)") % {"pct": tolerance}
         return code
 
     def exclusion(self, reason: str | None) -> str:
@@ -152,10 +156,16 @@ class Words:
             "works for the proposed supplier":
                 _("does not count: works for the proposed supplier"),
             "not signed by the member": _("does not count: not signed by the member"),
+            "was not a member when the proposal opened":
+                _("does not count: was not a member when the proposal opened"),
+            "works for the awarded supplier or a consortium member":
+                _("does not count: works for the awarded supplier or a consortium member"),
+            "another approval of the same organization counts":
+                _("does not count: another approval of the same organization counts"),
         }
         if reason.startswith("stale"):
-            return _("stale: given before the latest document was attached; "
-                     "it must be given again")
+            return _("stale: given before the dossier last changed (a document, an observation "
+                     "or an answer); it must be given again")
         return known.get(reason, reason)
 
     def join(self, items: list[str]) -> str:
@@ -244,6 +254,18 @@ class Words:
             return sentence
         if kind == "proposal.withdrawn":
             return _("%(who)s withdrew proposal #%(id)s.") % values
+        if kind == "observation.accepted":
+            return _("%(who)s accepted the answer to observation #%(obs)s.") % {
+                **values, "obs": data.get("observation_id")}
+        if kind == "observation.rejected":
+            return _("%(who)s rejected the answer to observation #%(obs)s, because: "
+                     "“%(why)s”") % {**values, "obs": data.get("observation_id"),
+                                     "why": data.get("reason", "")}
+        if kind == "block.overruled":
+            return _("%(who)s overruled the block of a member who left the network, on "
+                     "proposal #%(id)s, because: “%(why)s”") % {
+                **values, "why": data.get("reason", "")}
+
         if kind == "signoff.recorded":
             decision = data.get("decision")
             if decision == "approve":
@@ -341,6 +363,9 @@ class Words:
 def notice(words: Words, key: str) -> str:
     """The one-line confirmation shown on the page after a form succeeded."""
     _ = words.gettext
+    if key.startswith("signoff_uncounted|"):  # an approval that is in the log but won't count
+        return _("Your approval is in the log, but it does not count for now:") + " " + \
+            words.exclusion(key.split("|", 1)[1])
     return {
         "logged_in": _("You are logged in."),
         "logged_out": _("You are logged out."),
