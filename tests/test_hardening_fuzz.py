@@ -84,7 +84,8 @@ class Fuzzed:
     def visitor(self, username: str) -> Visitor:
         """A browser logged in as a world user (once: argon2 is slow on purpose)."""
         if username not in self.visitors:
-            self.visitors[username] = Visitor(self.app, address=f"192.0.2.{len(self.visitors) + 10}")
+            address = f"192.0.2.{len(self.visitors) + 10}"
+            self.visitors[username] = Visitor(self.app, address=address)
             self.visitors[username].login(self.world, username)
         return self.visitors[username]
 
