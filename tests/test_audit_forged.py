@@ -8,7 +8,7 @@ import json
 
 import pytest
 from tests.test_audit_export import published_key
-from tests.test_audit_tamper import lines_of, sign_bundle, write_lines
+from tests.test_audit_tamper import lines_of, rechain, sign_bundle, write_lines
 
 from lifecycle.audit.export import export_bundle
 from lifecycle.audit.replay import replay_bundle
@@ -118,14 +118,46 @@ def test_a_duplicate_ruc(world, tmp_path):
 
 
 def test_a_back_dated_signoff(world, tmp_path):
+    """Time running backwards is an integrity problem: verify and replay both name the entry
+    (replay judges nothing past it)."""
     proposal = world.propose("approve_design")
-    k, illegal = forge(world, tmp_path, "signoff.recorded", as_member(world, "rosa"), {
-        "work_id": world.work_id, "proposal_id": proposal.id, "decision": "approve"},
-        at="2020-01-01T00:00:00.000000Z")
-    assert len(illegal) == 1
-    assert illegal[0].startswith(f"entry {k}: signoff.recorded not allowed: time: "
-                                 "2020-01-01T00:00:00.000000Z is earlier than the previous "
-                                 "entry's ")
+    bundle_dir = tmp_path / "bundle"
+    export_bundle(world.lc, bundle_dir)
+    lines = lines_of(bundle_dir)
+    k = len(lines)
+    last = json.loads(lines[-1])
+    forged = {"v": 1, "seq": k, "prev": leaf_hash(lines[-1]).hex(),
+              "at": "2020-01-01T00:00:00.000000Z", "type": "signoff.recorded",
+              "actor": as_member(world, "rosa"),
+              "data": {"work_id": world.work_id, "proposal_id": proposal.id,
+                       "decision": "approve"}}
+    write_lines(bundle_dir, lines + [encode(forged)])
+    sign_bundle(bundle_dir, load_signer(world.lc.data_dir))
+    expected = (f"entry {k}: at 2020-01-01T00:00:00.000000Z is earlier than entry {k - 1}'s "
+                f"{last['at']}: the log's time runs backwards")
+    verified = verify_bundle(bundle_dir, published_key(world))
+    assert not verified.ok and verified.problem == expected
+    assert replay_bundle(bundle_dir, vkey=published_key(world)).problem == expected
+
+
+def test_time_running_backwards_across_chunks_is_found(world, tmp_path, monkeypatch):
+    """The same check where the two entries fall in different chunks (verified apart)."""
+    from lifecycle.audit import verify
+
+    monkeypatch.setattr(verify, "CHUNK", 4)
+    world.attach("feasibilityStudy")
+    bundle_dir = tmp_path / "bundle"
+    export_bundle(world.lc, bundle_dir)
+    lines = lines_of(bundle_dir)
+    k = 8  # the first entry of the third chunk
+    entry = json.loads(lines[k])
+    entry["at"] = "2020-01-01T00:00:00.000000Z"
+    lines[k] = encode(entry)
+    write_lines(bundle_dir, rechain(lines, k))
+    sign_bundle(bundle_dir, load_signer(world.lc.data_dir))
+    problem = verify_bundle(bundle_dir, published_key(world), workers=1).problem
+    assert problem.startswith(f"entry {k}: at 2020-01-01T00:00:00.000000Z is earlier than "
+                              f"entry {k - 1}'s ")
 
 
 def test_an_answer_by_a_non_official(world, tmp_path):

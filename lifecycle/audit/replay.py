@@ -353,6 +353,7 @@ def _replay(directory: Path, vkey, replayer: Replayer, report: ReplayReport,
     if not entries.is_file():
         raise _Failed(f"{ENTRIES_FILE}: missing")
     chunk_tree, tail, prev, seq = StreamingRoot(), [], ZERO_HASH, 0
+    last_at: str | None = None
     bar = ProgressBar(progress, size, "replaying entries")
     try:
         # Worker processes (for large bundles) verify chunks ahead while this one replays.
@@ -362,6 +363,10 @@ def _replay(directory: Path, vkey, replayer: Replayer, report: ReplayReport,
                 raise _Failed(f"entry {start}: the line is longer than {MAX_LINE} bytes")
             if chunk.first_prev is not None and chunk.first_prev != prev:
                 raise _Failed(f"entry {start}: {prev_reason(start)}")
+            backwards = verify.times_run_backwards(chunk, last_at)
+            if backwards:
+                raise _Failed(backwards)
+            last_at = chunk.last_at or last_at
             checked = chunk.entries
             if checked is None:  # verified by a worker: decode the same bytes again here
                 checked = [decode_verified(raw) for raw in blob.split(b"\n", chunk.checked)

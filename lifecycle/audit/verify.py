@@ -252,6 +252,8 @@ class ChunkResult:
     cut_frontier: list[bytes] | None = None  # the same after `cut` lines, if asked
     problem: tuple[int, str] | None = None
     entries: list[dict] | None = None  # the checked entries, when asked (never across processes)
+    first_at: str | None = None  # times of the first and last checked entries: the log's time
+    last_at: str | None = None  # never runs backwards, across chunks too
 
 
 def _in_place(entry, seq: int, prev: str | None) -> bool:
@@ -268,8 +270,8 @@ def _in_place(entry, seq: int, prev: str | None) -> bool:
 
 
 def check_lines(lines: list[bytes], start: int, prev: str | None, *, reference: bool = False,
-                keep: bool = False) -> tuple[list[dict], list[bytes], str | None,
-                                             tuple[int, str] | None]:
+                keep: bool = False, times: list[str] | None = None
+                ) -> tuple[list[dict], list[bytes], str | None, tuple[int, str] | None]:
     """Check consecutive lines as entries start, start+1, …
 
     Returns (entries if `keep`, leaf hashes, the first line's prev, first problem). Lines that
@@ -281,6 +283,7 @@ def check_lines(lines: list[bytes], start: int, prev: str | None, *, reference: 
     first_prev = None
     sha256, keep_entry, add_leaf = hashlib.sha256, entries.append, leaves.append
     seq = start
+    last_at = ""
     for raw in lines:
         entry = None
         if not reference:
@@ -293,14 +296,24 @@ def check_lines(lines: list[bytes], start: int, prev: str | None, *, reference: 
                 entry, _ = check_entry(raw, seq, prev, reference=reference)
         except EntryProblem as exc:
             return entries, leaves, first_prev, (seq, str(exc))
+        at = entry["at"]  # fixed-width UTC times: text order is time order
+        if at < last_at:
+            return entries, leaves, first_prev, (
+                seq, f"at {at} is earlier than entry {seq - 1}'s {last_at}: the log's time "
+                     "runs backwards")
+        last_at = at
         if seq == start:
             first_prev = entry["prev"]
+            if times is not None:
+                times.append(at)
         leaf = sha256(b"\x00" + raw).digest()
         add_leaf(leaf)
         if keep:
             keep_entry(entry)
         prev = leaf.hex()
         seq += 1
+    if times is not None and last_at:
+        times.append(last_at)
     return entries, leaves, first_prev, None
 
 
@@ -318,17 +331,28 @@ def frontier_of(leaves: list[bytes]) -> list[bytes]:
     return frontier
 
 
+def times_run_backwards(chunk: ChunkResult, previous_at: str | None) -> str | None:
+    """The problem when a chunk's first entry is earlier than the entry before the chunk."""
+    if previous_at and chunk.first_at and chunk.first_at < previous_at:
+        return (f"entry {chunk.start}: at {chunk.first_at} is earlier than entry "
+                f"{chunk.start - 1}'s {previous_at}: the log's time runs backwards")
+    return None
+
+
 def check_chunk(blob: bytes, start: int, cut: int | None = None,
                 reference: bool = False, keep: bool = False) -> ChunkResult:
     """Check the lines of `blob` as entries start, start+1, …; fold their leaves."""
     lines = blob.split(b"\n")
     unterminated = lines.pop()  # b"" when the blob ends with a newline
+    times: list[str] = []  # the first checked entry's time, and the last's when all pass
     entries, leaves, first_prev, problem = check_lines(lines, start, None, reference=reference,
-                                                       keep=keep)
+                                                       keep=keep, times=times)
     if problem is None and unterminated:
         problem = (start + len(leaves), "the line does not end with a newline (truncated file?)")
     result = ChunkResult(start, len(leaves), first_prev, leaves[-1] if leaves else None,
                          frontier_of(leaves), problem=problem, entries=entries if keep else None)
+    if times:
+        result.first_at, result.last_at = times[0], times[-1]
     if cut is not None and cut <= len(leaves):
         result.cut_frontier = frontier_of(leaves[:cut])
     return result
@@ -600,6 +624,7 @@ def _verify(directory: Path, vkey, checkpoint, workers, reference, progress,
         raise _Failed(f"{ENTRIES_FILE}: missing")
 
     count, prev, chunk_tree = 0, ZERO_HASH, StreamingRoot()
+    last_at: str | None = None
     tail: list[bytes] = []
     older_frontier = [] if older is not None and older[0] == 0 else None
     cut_at = older[0] if older is not None and older[0] > 0 else None
@@ -613,6 +638,10 @@ def _verify(directory: Path, vkey, checkpoint, workers, reference, progress,
                 raise _Failed(f"entry {start}: the line is longer than {MAX_LINE} bytes")
             if chunk.first_prev is not None and chunk.first_prev != prev:
                 raise _Failed(f"entry {chunk.start}: {prev_reason(chunk.start)}")
+            backwards = times_run_backwards(chunk, last_at)
+            if backwards:
+                raise _Failed(backwards)
+            last_at = chunk.last_at or last_at
             signature_problem = signatures.check_blob(blob, start, chunk.checked)
             if signature_problem is not None:
                 raise _Failed(f"entry {signature_problem[0]}: {signature_problem[1]}")
