@@ -490,3 +490,22 @@ def test_text_is_stored_in_nfc(world):
                               text="l\u00ednea 1\n\tl\u0131\u0301nea 2")
     assert "\n\t" in world.lc.get_work(work.id).observations[0].text
     legal(world)
+
+
+def test_observations_filed_during_the_tender_are_answered_before_the_award(world):
+    to_tender(world)
+    world.attach("evaluationReports")
+    world.clock.advance(days=15)
+    world.prepare("award")
+    world.lc.file_observation(actor=world.members["luis"], work_id=world.work_id,
+                              text="El acta de evaluación no está firmada por el comité")
+    proposal = world.propose("award", award=AWARD)
+    world.sign(proposal.id, "rosa", "jorge", "ana")
+    assert failing(world.apply(proposal.id)) == {
+        "tender_observations": "1 observation(s) filed during the tender unanswered or "
+                               "answer rejected: #1"}
+    world.lc.answer_observation(actor=world.official, work_id=world.work_id, observation_id=1,
+                                text="Se adjunta el acta firmada")
+    world.sign(proposal.id, "rosa", "jorge", "ana")
+    assert world.apply(proposal.id).applied
+    legal(world)

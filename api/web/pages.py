@@ -10,9 +10,11 @@ from fastapi.responses import Response
 from api.deps import MAX_ROW_ID, RowId, SearchText
 from api.document_response import stored_document_response
 from api.web.diagram import stage_diagram
+from api.web.execution import execution_view
 from api.web.status import work_status
 from api.web.render import Page, lifecycle_of, safe_next
 from api.web.words import Person
+from lifecycle import permissions as may
 from lifecycle.errors import LifecycleError
 from lifecycle.guards import GuardResult, GuardState, approval_tally
 from lifecycle.model import Network, Work
@@ -128,8 +130,10 @@ def work_view(page: Page, work: Work, network: Network) -> dict:
             checks.append({"result": result,
                            "text": words.guard(result, work, network, proposal)})
     actor = page.actor
-    is_official = bool(actor and actor.role == "official" and actor.entity == work.entity)
-    is_member = bool(actor and actor.role == "member" and network.active_member(actor.id))
+    # The engine's own predicates (lifecycle.permissions): the forms shown are the commands
+    # the service would accept.
+    is_official = bool(actor and actor.role == "official" and may.is_official_of(actor, work))
+    is_member = bool(actor and actor.role == "member" and may.is_active_member(actor, network))
     suspended_from = (work.suspended_from or {}).get("stage")
     triggers = legal_triggers(work.stage, suspended_from)
     needed_kinds = []
@@ -154,6 +158,7 @@ def work_view(page: Page, work: Work, network: Network) -> dict:
         "past_proposals": [p for p in work.proposals if p.status != "open"],
         "status": work_status(work, network, lc.clock()),
         "work_sector": words.work_sector(work.sector) if work.sector else None,
+        "execution": execution_view(page, work),  # progress chart and valuations (wave 2)
     }
 
 

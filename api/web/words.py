@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from babel.support import NullTranslations
 
+from api.web import execution_words
 from api.web.i18n import Formats
 from lifecycle.guards import GuardResult
 from lifecycle.model import Network, Proposal, Work
@@ -219,6 +220,8 @@ class Words:
         kind = entry.get("type")
         if kind in ("network.created", "policy.set", "member.joined", "member.left"):
             return self.network_event(entry, who, network)
+        if kind in execution_words.EXECUTION_EVENTS:  # valuations, milestones, deadlines
+            return execution_words.event_text(self, entry, who, work)
         pid = data.get("proposal_id")
         values = {"who": who, "id": pid}
         if kind == "work.registered":
@@ -293,14 +296,17 @@ class Words:
             "separation_of_duties": _("Separation of duties"), "documents": _("Documents"),
             "observations_answered": _("Observations answered"),
             "tender_period": _("Minimum tender period"), "award_data": _("Award data"),
+            "tender_observations": _("Observations filed during the tender"),
             "reason": _("Reason"),
-        }.get(guard, guard)
+        }.get(guard) or execution_words.guard_name(self, guard) or guard
 
     def guard(self, result: GuardResult, work: Work, network: Network,
               proposal: Proposal) -> str:
         """A guard's verdict in plain words: for a failing guard, what is still missing."""
         _ = self.gettext
         details = result.details
+        if result.guard in execution_words.EXECUTION_GUARDS:  # tender calendar, execution
+            return execution_words.guard_text(self, result)
         if result.guard == "quorum":
             needed, counted, sectors = details["needed"], details["counted"], details["sectors"]
             if result.ok:
@@ -343,7 +349,7 @@ class Words:
                     "kinds": self.join([self.kind(k) for k in details["required"]])}
             missing = [self.kind(k) for k in details["missing"]]
             return _("Still missing in this stage: %(kinds)s.") % {"kinds": self.join(missing)}
-        if result.guard == "observations_answered":
+        if result.guard in ("observations_answered", "tender_observations"):
             unanswered = details["unanswered"]
             if result.ok:
                 return _("Every observation is answered.")
@@ -390,4 +396,4 @@ def notice(words: Words, key: str) -> str:
         "policy_set": _("The new version of the rules is in force."),
         "user_deactivated": _("The user is deactivated: their token, password and sessions no "
                               "longer work."),
-    }.get(key, key)
+    }.get(key) or execution_words.notice_text(words, key) or key

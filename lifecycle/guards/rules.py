@@ -253,6 +253,23 @@ def observations_answered(state: GuardState, proposal: Proposal, policy: Policy,
     return GuardResult(True, "observations_answered", "every observation is answered", details)
 
 
+def tender_observations(state: GuardState, proposal: Proposal, policy: Policy,
+                        at: datetime) -> GuardResult:
+    """Before the award, every observation filed during the tender has an answer that its
+    author has not rejected (DESIGN §3, observations answered)."""
+    work = state.work
+    open_ = [o.id for o in work.observations
+             if o.filed_seq > work.stage_entered_seq and not o.settled]
+    details = {"unanswered": open_}
+    if open_:
+        ids = ", ".join(f"#{i}" for i in open_)
+        return GuardResult(False, "tender_observations",
+                           f"{len(open_)} observation(s) filed during the tender unanswered or "
+                           f"answer rejected: {ids}", details)
+    return GuardResult(True, "tender_observations",
+                       "every observation filed during the tender is answered", details)
+
+
 def tender_period(state: GuardState, proposal: Proposal, policy: Policy,
                   at: datetime) -> GuardResult:
     """The award or a void comes at least min_tender_days after the work entered the tender
@@ -305,7 +322,7 @@ def reason(state: GuardState, proposal: Proposal, policy: Policy, at: datetime) 
 ALL_GUARDS = {
     g.__name__: g
     for g in (stage, quorum, blocks, separation_of_duties, documents, observations_answered,
-              tender_period, award_data, reason)
+              tender_observations, tender_period, award_data, reason)
 }
 _SIGNOFF_GUARDS = ("quorum", "blocks", "separation_of_duties")
 

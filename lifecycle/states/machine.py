@@ -62,7 +62,7 @@ TRANSITIONS: tuple[TransitionSpec, ...] = (
                    ("technicalSpecifications", "budgetApproval"), ("observations_answered",),
                    label="Publish the tender"),
     TransitionSpec("award", ("tender",), "award", True, ("evaluationReports",),
-                   ("award_data", "tender_period", "bases_integrated"),
+                   ("award_data", "tender_period", "bases_integrated", "tender_observations"),
                    label="Award the contract"),
     TransitionSpec("sign_contract", ("award",), "execution", True, ("contractSigned",),
                    ("buena_pro_consented",), label="Sign the contract"),
