@@ -109,9 +109,6 @@ def serve(demo: bool = typer.Option(False, "--demo", help="Load the demo data fi
         lc.engine.dispose()  # the workers open their own connections
         if token:
             typer.echo(f"admin admin {token}")
-    # An import string, not an app: with several workers each process builds its own app from
-    # the environment ($LIFECYCLE_DATA_DIR, $LIFECYCLE_DATABASE_URL, ...); none keeps state of
-    # its own, so any of them may answer any request.
     if demo and not no_worker and not os.environ.get("LIFECYCLE_WITNESS_POLICY"):
         from lifecycle.witness_cli import start_demo_witnesses  # the demo's own witnesses
 
@@ -122,6 +119,9 @@ def serve(demo: bool = typer.Option(False, "--demo", help="Load the demo data fi
         from lifecycle.worker import start_background_worker
 
         start_background_worker(folder)
+    # An import string, not an app: with several workers each process builds its own app from
+    # the environment ($LIFECYCLE_DATA_DIR, $LIFECYCLE_DATABASE_URL, ...); none keeps state of
+    # its own, so any of them may answer any request.
     uvicorn.run("api.main:create_app", factory=True, host=host, port=port,
                 access_log=access_log, workers=workers, proxy_headers=True,
                 forwarded_allow_ips=forwarded_allow_ips)
