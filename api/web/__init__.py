@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 
-from api.web import admin, audit, feeds, forms, inbox, keys, pages
+from api.web import admin, audit, execution, feeds, forms, inbox, keys, pages
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".svg": "image/svg+xml",
@@ -31,6 +31,7 @@ def static_file(name: str):
 # forms first: its /works/new must win over the pages' /works/{work_id}.
 web_router.include_router(keys.router)  # /keys, before the pages' /works/{work_id}
 web_router.include_router(forms.router)
+web_router.include_router(execution.router)  # the valuation form (wave 2)
 web_router.include_router(audit.router)
 web_router.include_router(inbox.router)
 web_router.include_router(admin.router)
