@@ -129,6 +129,34 @@ def make_machine(backend: str):
                 actor=self.world.admin, network_id=self.world.network_id,
                 user_id=self.world.members[name].id))
 
+        @rule(sector=st.sampled_from(("civil_society", "academia", "private_sector")),
+              same_as=st.sampled_from((None,) + MEMBERS))
+        def new_member(self, sector, same_as):
+            """A member joins mid-way, for a new organization or for an existing member's one
+            (one approval per organization; eligibility from the proposal's opening)."""
+            self.joined = getattr(self, "joined", 0) + 1
+            name = f"nuevo{self.joined}"
+            if same_as is None:
+                organization = self.lc.create_organization(
+                    actor=self.world.admin, name=f"Colectivo {self.joined}", kind="ngo",
+                    sector=sector).id
+            else:
+                organization = self.lc.get_network(self.world.network_id).member(
+                    self.world.members[same_as].id).organization_id
+            actor = self.world.user(name, "member")
+            self.run(lambda: self.lc.add_member(
+                actor=self.world.admin, network_id=self.world.network_id, user_id=actor.id,
+                organization_id=organization))
+            self.world.members[name] = actor
+
+        @rule(decision=st.sampled_from(DECISIONS))
+        def newcomer_signs(self, decision):
+            if getattr(self, "joined", 0):
+                actor = self.world.members[f"nuevo{self.joined}"]
+                self.run(lambda: self.lc.record_signoff(
+                    actor=actor, work_id=self.world.work_id, proposal_id=self.open_id(),
+                    decision=decision, reason="see the annex"))
+
         @rule(name=st.sampled_from(MEMBERS))
         def rejoin(self, name):
             """Leave-and-rejoin: a new membership, whose earlier approvals never revive."""
