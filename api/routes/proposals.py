@@ -1,7 +1,7 @@
 """Proposals to change a work's stage: opened and applied by an official of the work's entity,
 signed off by the members of its network."""
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from api.deps import IfMatch, LifecycleDep, MemberUser, OfficialUser
 from api.routes.works import etag
@@ -23,6 +23,17 @@ from lifecycle.model import Proposal
 from lifecycle.service import Lifecycle
 
 router = APIRouter(prefix="/works/{work_id}/proposals", tags=["proposals"])
+
+
+def spanish_words(request: Request):
+    """The web's words in Spanish when the client's Accept-Language prefers it, else None (the
+    API's default language is the engine's English, stable for scripts)."""
+    from api.web.i18n import Formats, from_accept_language, translations
+    from api.web.words import Words
+
+    if from_accept_language(request.headers.get("accept-language", "")) != "es":
+        return None
+    return Words(translations("es"), Formats("es"))
 
 
 def proposal_out(lc: Lifecycle, work_id: int, proposal: Proposal) -> ProposalOut:
@@ -79,19 +90,31 @@ async def signoff_statement(work_id: WorkId, proposal_id: ProposalId, actor: Mem
 @router.post("/{proposal_id}/apply", response_model=ApplyOut,
              responses=problems(403, 404, 409, 412))
 async def apply_proposal(work_id: WorkId, proposal_id: ProposalId, actor: OfficialUser, lc: LifecycleDep,
-                   if_match: IfMatch, response: Response):
+                   if_match: IfMatch, response: Response, request: Request):
     """Evaluate every guard and apply the stage change. A refusal is logged too, and answered
-    409 with every failing guard in `errors` (and every verdict in `guards`)."""
+    409 with every failing guard in `errors` (and every verdict in `guards`). With
+    `Accept-Language: es` the errors' messages say what is missing in Spanish, from the
+    guards' figures (the log keeps the engine's own wording)."""
     outcome = lc.apply_proposal(actor=actor, work_id=work_id, proposal_id=proposal_id,
                                 if_match=if_match)
     guards = [GuardOut.of(r) for r in outcome.results]
     if not outcome.applied:
         failing = [{"guard": g.guard, "message": g.message} for g in guards if not g.ok]
+        words = spanish_words(request)
+        if words is not None:
+            network = lc.get_network(outcome.work.network_id)
+            failing = [{"guard": r.guard, "message": words.guard(
+                r, outcome.work, network, outcome.proposal)} for r in outcome.results
+                if not r.ok]
         refusal = Refused(f"{outcome.proposal.trigger} of work {outcome.work.code} refused: "
                           + "; ".join(f"{f['guard']}: {f['message']}" for f in failing),
                           failing)
         refusal.extensions = {"seq": outcome.entry["seq"],
                               "guards": [g.model_dump() for g in guards]}
+        if words is not None:
+            refusal.headers = {"Content-Language": "es", "Vary": "Accept-Language"}
+            refusal.message = words.gettext("The stage change was refused") + ": " + "; ".join(
+                f"{words.guard_name(f['guard'])}: {f['message']}" for f in failing)
         raise refusal
     response.headers["ETag"] = etag(outcome.work)
     return ApplyOut(applied=True, seq=outcome.entry["seq"], guards=guards,

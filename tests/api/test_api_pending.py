@@ -104,3 +104,19 @@ def test_notification_settings_round_trip_and_refuse_bad_input(api):
                              json=body)
         assert bad.status_code == 422, bad.text
         assert field in bad.text
+
+
+def test_a_refusal_speaks_spanish_when_the_client_asks(api):
+    proposal = api.ok(api.propose("approve_design"), 201)
+    english = api.apply(proposal["id"])
+    assert english.status_code == 409
+    assert any("approvals" in e["message"] for e in english.json()["errors"])
+    spanish = api.apply(proposal["id"], headers={"Accept-Language": "es-PE,es;q=0.9"})
+    assert spanish.status_code == 409 and spanish.headers["content-language"] == "es"
+    body = spanish.json()
+    messages = {e["guard"]: e["message"] for e in body["errors"]}
+    assert set(messages) == {e["guard"] for e in english.json()["errors"]}
+    assert "aprobaciones" in messages["quorum"]
+    assert "Estudio de preinversión" in messages["documents"]
+    assert body["detail"].startswith("El cambio de etapa fue rechazado")
+    assert not any("approvals" in m or "missing" in m for m in messages.values())
