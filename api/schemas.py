@@ -484,6 +484,13 @@ class ProposalOut(BaseModel):
     opened_at: str
     award: dict[str, Any] | None = None
     red_flags: list[str]
+    overruled: list[int] = Field([], description=(
+        "Members who left the network and whose block was overruled (block.overruled): a "
+        "flag shown with the proposal."))
+    carried_blocks: list[int] = Field([], description=(
+        "Members whose block stands from an earlier proposal of the same trigger."))
+    policy_version: int | None = Field(None, description="The policy version pinned when it "
+                                                         "opened.")
     status: str
     closed_at: str | None = None
     refusals: int
@@ -514,7 +521,9 @@ class ProposalOut(BaseModel):
             id=proposal.id, trigger=proposal.trigger, justification=proposal.justification,
             opened_by=proposal.opened_by, opened_at=proposal.opened_at, award=proposal.award,
             red_flags=proposal.red_flags, status=proposal.status, closed_at=proposal.closed_at,
-            refusals=proposal.refusals,
+            refusals=proposal.refusals, overruled=list(proposal.overruled),
+            carried_blocks=[b.user_id for b in proposal.carried_blocks],
+            policy_version=(proposal.policy or {}).get("version"),
             required_approvals=required_approvals(state, proposal, network.policy),
             counted_approvals=sum(1 for t in tally.values() if t.excluded is None),
             signoffs=signoffs)

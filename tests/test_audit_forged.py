@@ -226,3 +226,11 @@ def test_more_forged_entries(world, tmp_path, case):
         assert illegal == [f"entry {k}: signoff.recorded not allowed: permission: you are not "
                            "a member of the network Red de Integridad Lambayeque that "
                            "oversees work LAM-2026-001"]
+
+
+def test_an_organization_given_another_ones_ruc(world, tmp_path):
+    k, illegal = forge(world, tmp_path, "organization.updated", admin(world), {
+        "organization_id": world.orgs["mesa"], "changes": {"tax_id": "20479569861"}})
+    assert illegal == [f"entry {k}: organization.updated not allowed: tax_id: RUC 20479569861 "
+                       f"is already registered as organization {world.orgs['entity']} "
+                       "(Gobierno Regional de Lambayeque)"]

@@ -51,7 +51,16 @@ def _organization_registered(state, person, data, at):
 
 
 def _organization_updated(state, person, data, at):
-    return decide._role(person, "admin")
+    organization = state.organizations.get(data.get("organization_id"))
+    if organization is None:
+        return []  # the reducer refuses it
+    changes = data.get("changes") or {}
+    tax_id = changes.get("tax_id", organization.tax_id)
+    same = next((o for o in state.organizations.values()
+                 if tax_id and o.tax_id == tax_id and o.id != organization.id), None)
+    members = changes.get("consortium_members", organization.consortium_members)
+    return decide.organization(person, organization.kind, tax_id, organization.sector, same,
+                               [state.organizations.get(i) for i in members])
 
 
 def _user_registered(state, person, data, at):
