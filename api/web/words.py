@@ -285,10 +285,26 @@ class Words:
             failing = [g for g in data.get("guards", []) if not g.get("ok")]
             return _("%(who)s tried to apply proposal #%(id)s; it was refused: %(why)s") % {
                 **values, "why": "; ".join(
-                    f"{self.guard_name(g['guard'])}: {g['message']}" for g in failing)}
+                    f"{self.guard_name(g['guard'])}: {self.logged_verdict(g, work, network, pid)}"
+                    for g in failing)}
         return _("%(who)s: %(type)s") % {**values, "type": kind}
 
     # ------------------------------------------------------------------ guards
+    def logged_verdict(self, verdict: dict, work: Work, network: Network | None,
+                       proposal_id) -> str:
+        """A verdict as the log keeps it, in the reader's words from its figures; an entry
+        logged without figures (older logs) can only repeat the engine's sentence."""
+        proposal = work.proposal(proposal_id) if isinstance(proposal_id, int) else None
+        figures = verdict.get("figures")
+        if figures is None or network is None or proposal is None:
+            return verdict.get("message", "")
+        result = GuardResult(bool(verdict.get("ok")), verdict.get("guard", ""),
+                             verdict.get("message", ""), figures)
+        try:
+            return self.guard(result, work, network, proposal)
+        except (KeyError, TypeError, ValueError):
+            return verdict.get("message", "")
+
     def guard_name(self, guard: str) -> str:
         _ = self.gettext
         return {

@@ -10,12 +10,29 @@ class GuardResult:
     ok: bool
     guard: str
     message: str
-    # The figures behind the message, for interfaces that say it in another language. Not
-    # logged: the entry keeps the verdict and the message.
+    # The figures behind the message, for interfaces that say it in another language. They
+    # are logged with the verdict, so a timeline read years later can still say it in Spanish
+    # from the figures instead of repeating the engine's English sentence.
     details: dict = field(default_factory=dict, compare=False)
 
     def as_dict(self) -> dict:
-        return {"guard": self.guard, "ok": self.ok, "message": self.message}
+        verdict = {"guard": self.guard, "ok": self.ok, "message": self.message}
+        if self.details:
+            verdict["figures"] = _loggable(self.details)
+        return verdict
+
+
+def _loggable(value):
+    """The figures as the log's canonical JSON takes them: no floats, no sets or tuples."""
+    if isinstance(value, dict):
+        return {str(k): _loggable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_loggable(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(_loggable(v) for v in value)
+    if isinstance(value, float):
+        return str(round(value, 2))
+    return value
 
 
 @dataclass(frozen=True)
