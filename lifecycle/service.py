@@ -71,10 +71,11 @@ from lifecycle.model import (
 from lifecycle.organizations import normalize_name
 from lifecycle.outbox import check_email
 from lifecycle.work_details import WorkCorrections, check_details
+from lifecycle.search import fold, search_key
 from lifecycle.outbox import enqueue_for as enqueue_notifications
 from lifecycle.outbox import save_settings as save_notification_settings
 from lifecycle.reducer import apply
-from lifecycle.states import FINAL_STAGES, SECTORS, STAGES, destination, spec_for
+from lifecycle.states import FINAL_STAGES, SECTORS, STAGES
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 _passwords = PasswordHash.recommended()
@@ -318,7 +319,7 @@ class _Tx:
                 "code": work.code, "title": work.title, "entity": work.entity,
                 "region": work.region, "network_id": work.network_id, "stage": work.stage,
                 "version": work.version, "last_change_at": work.last_change_at,
-                "stage_entered_at": work.stage_entered_at})
+                "stage_entered_at": work.stage_entered_at, "search_key": search_key(work)})
         if self.entries:
             _UPDATE_HEAD(self.conn, {
                 "size": self.size, "head": self.head_hash,
@@ -759,9 +760,10 @@ class Lifecycle(AdminCommands, SigningCommands, ExecutionCommands, WorkCorrectio
         if entity:
             query = query.where(WorkRow.entity == entity)
         if search:
-            pattern = f"%{search.strip().lower()}%"
-            query = query.where(func.lower(WorkRow.code).like(pattern)
-                                | func.lower(WorkRow.title).like(pattern))
+            # Accent- and case-insensitive, over the folded search key (lifecycle/search.py);
+            # LIKE's own wildcards in the words are taken literally.
+            words = fold(search).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(WorkRow.search_key.like(f"%{words}%", escape="\\"))
         if paralysed is not None:  # execution (wave 2): paralizada as the Comptroller counts
             ids = sorted(self.paralysed_ids())
             query = query.where(WorkRow.id.in_(ids) if paralysed else WorkRow.id.not_in(ids))
