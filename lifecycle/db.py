@@ -95,6 +95,9 @@ class WorkRow(SQLModel, table=True):
     version: int
     last_change_at: str
     stage_entered_at: str = ""  # overdue is measured from it; a suspension never resets it
+    # lifecycle/search.py: folded code, title, entity, places and awarded parties.
+    search_key: str = Field(default="", sa_column=Column(Text, nullable=False,
+                                                         server_default=""))
     state: str = Field(sa_column=Column(Text, nullable=False))
 
 

@@ -1,7 +1,7 @@
 """throttle: failed-login counts per account name and per client address
 
 Revision ID: 0006
-Revises: 0005
+Revises: 0004
 """
 from alembic import op
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ import sqlmodel
 import lifecycle.throttle_store  # noqa: F401
 
 revision = '0006'
-down_revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
