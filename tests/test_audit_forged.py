@@ -234,3 +234,57 @@ def test_an_organization_given_another_ones_ruc(world, tmp_path):
     assert illegal == [f"entry {k}: organization.updated not allowed: tax_id: RUC 20479569861 "
                        f"is already registered as organization {world.orgs['entity']} "
                        "(Gobierno Regional de Lambayeque)"]
+
+
+def _forged_by_type(world):
+    """For each remaining entry type: (set-up, actor, data, expected rule: message)."""
+    w, net = world.work_id, world.network_id
+    member, outsider = as_member(world, "rosa"), official(world)
+
+    def observation_answered():
+        world.lc.file_observation(actor=world.members["luis"], work_id=w, text="x")
+        world.lc.answer_observation(actor=world.official, work_id=w, observation_id=1, text="y")
+
+    def proposal_open():
+        world.propose("approve_design")
+
+    return {
+        "network.created": (None, outsider, {"network_id": 9, "name": "Red", "region": "Piura",
+                                             "regions": ["Piura"]},
+                            "permission: this needs the role admin; you are official"),
+        "member.left": (None, outsider, {"network_id": net, "user_id": world.members["ana"].id},
+                        "permission: this needs the role admin; you are official"),
+        "document.attached": (None, member, {
+            "work_id": w, "document_id": 1, "kind": "feasibilityStudy", "title": "t",
+            "filename": "f.pdf", "media_type": "application/pdf", "sha256": "0" * 64,
+            "size": 1}, "permission: this needs the role official; you are member"),
+        "observation.filed": (None, outsider, {"work_id": w, "observation_id": 1, "text": "x"},
+                              "permission: this needs the role member; you are official"),
+        "observation.accepted": (observation_answered, member, {"work_id": w,
+                                                                "observation_id": 1},
+                                 "permission: only the observation's author accepts or "
+                                 "rejects its answer"),
+        "conflict.declared": (None, outsider, {"work_id": w, "statement": "x"},
+                              "permission: this needs the role member; you are official"),
+        "proposal.opened": (None, member, {"work_id": w, "proposal_id": 1,
+                                           "trigger": "approve_design", "justification": "x",
+                                           "red_flags": []},
+                            "permission: this needs the role official; you are member"),
+        "proposal.withdrawn": (proposal_open, member, {"work_id": w, "proposal_id": 1},
+                               "permission: this needs the role official; you are member"),
+        "block.overruled": (proposal_open, outsider, {"work_id": w, "proposal_id": 1,
+                                                      "user_id": world.members["ana"].id,
+                                                      "reason": "x"},
+                            f"block: user {world.members['ana'].id} has no standing block on "
+                            "this proposal"),
+    }
+
+
+@pytest.mark.parametrize("type_", ["network.created", "member.left", "document.attached",
+                                   "observation.filed", "observation.accepted",
+                                   "conflict.declared", "proposal.opened", "proposal.withdrawn",
+                                   "block.overruled"])
+def test_one_forged_entry_of_each_remaining_type(world, tmp_path, type_):
+    before, actor, data, expected = _forged_by_type(world)[type_]
+    k, illegal = forge(world, tmp_path, type_, actor, data, before=before)
+    assert f"entry {k}: {type_} not allowed: {expected}" in illegal, illegal
