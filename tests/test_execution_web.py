@@ -75,3 +75,14 @@ def test_the_appeal_window_refusal_is_said_in_spanish(world, browser):
     box = refused.text.split('id="refusal-title"', 1)[1].split("</section>", 1)[0]
     assert "El plazo de apelación de 5 días hábiles tras la buena pro aún no vence." in box
     assert "Buena pro consentida" in box and "appeal" not in box
+
+
+def test_the_stalled_report_lists_paralysed_works_apart_in_spanish(world, browser):
+    to_execution(world)
+    value(world, "2026-03", "44.00", "40.00", "100.00")
+    assert "Ninguna obra está paralizada." in browser.get("/reports/stalled").text
+    world.clock.advance(days=200)
+    report = browser.get("/reports/stalled").text
+    section = report.split('id="paralysed-title"', 1)[1]
+    assert world.work.code in section and "comprendida" in section  # Ley 31589 at 44%
+    assert "Obras paralizadas" in report

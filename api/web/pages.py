@@ -241,7 +241,8 @@ def stalled_page(request: Request):
     page = Page(request)
     lc = lifecycle_of(request)
     networks = {n.id: n for n in lc.list_networks()}
-    return page.render("stalled.html", rows=lc.stalled_report(), networks=networks)
+    return page.render("stalled.html", rows=lc.stalled_report(), networks=networks,
+                       paralysed=lc.paralysed_report())  # apart from the overdue (wave 2)
 
 
 # ---------------------------------------------------------------------- session pages
