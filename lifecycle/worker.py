@@ -103,8 +103,12 @@ class Worker:
         self.lc = lc
         self.policy = policy
         self.interval = interval
-        # The standing job when none are given: time-driven moves (lifecycle/deadlines.py).
-        self.jobs = list(jobs) if jobs is not None else [lambda: run_deadlines(lc)]
+        if jobs is None:  # the standing jobs: e-mail notifications when SMTP is configured
+            from lifecycle.outbox import mail_job
+
+            jobs = [job for job in (mail_job(lc),) if job is not None]
+            jobs.append(lambda: run_deadlines(lc))  # time-driven moves (lifecycle/deadlines.py)
+        self.jobs = list(jobs)
         self.stop_event = threading.Event()
 
     def run(self) -> None:
@@ -185,13 +189,15 @@ def one_worker(lc, stop: threading.Event, retry: float = 2.0) -> Iterator[bool]:
         os.close(descriptor)
 
 
-def start_background_worker(data_dir, *, interval: float = DEFAULT_INTERVAL
+def start_background_worker(data_dir, *, interval: float = DEFAULT_INTERVAL,
+                            jobs: list[Callable[[], None]] | None = None
                             ) -> tuple[Worker, threading.Thread]:
-    """Start the worker in a daemon thread of this process (for `lifecycle serve`)."""
+    """Start the worker in a daemon thread of this process (for `lifecycle serve`); `jobs`
+    are further periodic jobs (time-driven moves, notifications) run once per interval."""
     from lifecycle.bootstrap import open_lifecycle
 
     lc = open_lifecycle(data_dir, migrate_schema=False)
-    worker = Worker(lc, configured_policy(), interval=interval)
+    worker = Worker(lc, configured_policy(), interval=interval, jobs=jobs)
     thread = threading.Thread(target=worker.run, name="lifecycle-worker", daemon=True)
     thread.start()
     return worker, thread
