@@ -78,6 +78,14 @@ class Formats:
         moment = parse_time(value) if isinstance(value, str) else value
         return format_datetime(moment, fmt, tzinfo=TIMEZONE, locale=self.locale)
 
+    @staticmethod
+    def machine_time(value: str) -> str:
+        """A log time for a `datetime` attribute: HTML takes at most three fractional digits
+        (the log keeps six)."""
+        if isinstance(value, str) and len(value) == 27 and value[19] == ".":
+            return value[:23] + "Z"
+        return value
+
     def date(self, value: str | datetime | None) -> str:
         if not value:
             return ""
