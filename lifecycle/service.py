@@ -743,14 +743,9 @@ class Lifecycle(AdminCommands, SigningCommands, ExecutionCommands, WorkCorrectio
         rows = session.execute(select(NetworkRow)).scalars()
         return {r.id: Network.from_dict(json.loads(r.state)).policy for r in rows}
 
-    def list_works(self, *, stage: str | None = None, region: str | None = None,
-                   network_id: int | None = None, stalled: bool | None = None,
-                   entity: str | None = None, search: str | None = None, limit: int = 50,
-                   cursor: str | None = None, paralysed: bool | None = None) -> WorkPage:
-        """Works in id order, a page at a time; the cursor is the last id seen, opaque."""
-        limit = check.positive_int("limit", limit, minimum=1, maximum=500)
-        after = _decode_cursor(cursor)
-        query = select(WorkRow).where(WorkRow.id > after).order_by(WorkRow.id)
+    def _filter_works(self, query, *, stage=None, region=None, network_id=None, entity=None,
+                      search=None, paralysed=None):
+        """The works filters shared by the list and the portal's counts."""
         if stage:
             query = query.where(WorkRow.stage == check.choice("stage", stage, STAGES))
         if region:
@@ -767,6 +762,19 @@ class Lifecycle(AdminCommands, SigningCommands, ExecutionCommands, WorkCorrectio
         if paralysed is not None:  # execution (wave 2): paralizada as the Comptroller counts
             ids = sorted(self.paralysed_ids())
             query = query.where(WorkRow.id.in_(ids) if paralysed else WorkRow.id.not_in(ids))
+        return query
+
+    def list_works(self, *, stage: str | None = None, region: str | None = None,
+                   network_id: int | None = None, stalled: bool | None = None,
+                   entity: str | None = None, search: str | None = None, limit: int = 50,
+                   cursor: str | None = None, paralysed: bool | None = None) -> WorkPage:
+        """Works in id order, a page at a time; the cursor is the last id seen, opaque."""
+        limit = check.positive_int("limit", limit, minimum=1, maximum=500)
+        after = _decode_cursor(cursor)
+        query = self._filter_works(
+            select(WorkRow).where(WorkRow.id > after).order_by(WorkRow.id), stage=stage,
+            region=region, network_id=network_id, entity=entity, search=search,
+            paralysed=paralysed)
         with self._read() as session:
             if stalled is None:
                 rows = list(session.execute(query.limit(limit + 1)).scalars())
@@ -800,13 +808,14 @@ class Lifecycle(AdminCommands, SigningCommands, ExecutionCommands, WorkCorrectio
         report.sort(key=lambda r: (-r["days_overdue"], r["work_id"]))
         return report
 
-    def counts(self) -> dict:
-        """Works per stage and per region, for the portal."""
+    def counts(self, **filters) -> dict:
+        """Works per stage and per region, for the portal: of the works the filters select
+        (the list's own filters), so the counts follow what the reader is looking at."""
         with self._read() as session:
-            by_stage = dict(session.execute(
-                select(WorkRow.stage, func.count()).group_by(WorkRow.stage)).all())
-            by_region = dict(session.execute(
-                select(WorkRow.region, func.count()).group_by(WorkRow.region)).all())
+            by_stage = dict(session.execute(self._filter_works(
+                select(WorkRow.stage, func.count()), **filters).group_by(WorkRow.stage)).all())
+            by_region = dict(session.execute(self._filter_works(
+                select(WorkRow.region, func.count()), **filters).group_by(WorkRow.region)).all())
         return {"stage": by_stage, "region": by_region}
 
     def history(self, work_id: int) -> list[dict]:

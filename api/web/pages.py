@@ -64,8 +64,14 @@ def portal(request: Request, q: SearchText = "", stage: SearchText = "",
                                cursor=cursor or None, limit=50)
     except LifecycleError as exc:
         return failure_page(page, exc)
-    overdue = {r["work_id"]: r["days_overdue"] for r in lc.stalled_report()}
-    counts = lc.counts()
+    stalled_rows = lc.stalled_report()
+    overdue = {r["work_id"]: r["days_overdue"] for r in stalled_rows}
+    all_counts = lc.counts()
+    try:  # the counts and charts follow the filters (stalled aside: it is not a column)
+        counts = lc.counts(stage=stage or None, region=region or None, network_id=network_id,
+                           search=q or None)
+    except LifecycleError as exc:
+        return failure_page(page, exc)
     filters = {"q": q, "stage": stage, "region": region, "network": network, "stalled": stalled}
     next_query = None
     if result.next_cursor:
@@ -73,10 +79,14 @@ def portal(request: Request, q: SearchText = "", stage: SearchText = "",
 
         next_query = urlencode({**{k: v for k, v in filters.items() if v},
                                 "cursor": result.next_cursor})
+    from api.web.dashboard import dashboard
+
     return page.render(
         "portal.html", works=result.works, networks=networks, counts=counts, overdue=overdue,
-        filters=filters, stages=STAGES, regions=sorted(counts["region"]),
-        next_query=next_query, total=sum(counts["stage"].values()))
+        filters=filters, stages=STAGES, regions=sorted(all_counts["region"]),
+        count_regions=sorted(counts["region"]), next_query=next_query,
+        total=sum(counts["stage"].values()), filtered=any(filters.values()),
+        charts=dashboard(page, lc, counts, STAGES, stalled_rows))
 
 
 # ---------------------------------------------------------------------- one work
