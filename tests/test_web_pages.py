@@ -82,7 +82,7 @@ def test_portal_lists_works_with_filters_search_and_counts(world, browser):
 
 def test_portal_stalled_filter_and_report(world, browser, clock):
     clock.advance(days=200)  # past the design stage's 180 days
-    assert "paralizada 20 días" in browser.get("/").text
+    assert "atrasada 20 días" in browser.get("/").text  # overdue, not paralysed (Ley 31589)
     assert "LAM-2026-001" in browser.get("/?stalled=1").text
     report = browser.get("/reports/stalled").text
     assert "LAM-2026-001" in report and "<strong>20</strong>" in report

@@ -16,8 +16,8 @@ from lifecycle.db import LogEntry
 from lifecycle.log.canonical import parse_time
 
 BAR_HEIGHT = 22
-LABEL_WIDTH = 170
-CHART_WIDTH = 520
+LABEL_WIDTH = 150
+CHART_WIDTH = 370
 
 
 @dataclass(frozen=True)
