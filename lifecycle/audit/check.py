@@ -45,6 +45,11 @@ def check_database(lc, *, progress: bool = False) -> tuple[list[str], int]:
         if node_count != expected_nodes:
             problems.append(f"merkle nodes: {node_count} stored, {expected_nodes} expected")
         problems += _compare_projections(session, state)
+    # The signed checkpoints kept in the database must sign this very log (a rewritten history
+    # or an edited table shows here; lifecycle/ledger.py owns both sides).
+    from lifecycle.ledger import signed_checkpoint_problems
+
+    problems += signed_checkpoint_problems(lc)
     return problems, total
 
 
