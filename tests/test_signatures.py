@@ -274,7 +274,7 @@ def test_verify_names_a_replayed_statement_and_a_key_the_operator_registered(wor
 
     def replay(lines):
         copy = json.loads(lines[first])
-        copy["seq"] = len(lines)
+        copy["seq"], copy["at"] = len(lines), json.loads(lines[-1])["at"]  # time never runs back
         lines.append(rfc8785.dumps(copy))
         return len(lines) - 1
 
@@ -310,10 +310,11 @@ def test_verify_names_a_signature_by_a_key_revoked_before_it(world, tmp_path):
     revoked = index_of(lines, "key.revoked", key_id=rosa.key.key_id)
 
     def revoke_first(lines):
+        times = {seq: json.loads(lines[seq])["at"] for seq in (signed, revoked)}
         lines[signed], lines[revoked] = lines[revoked], lines[signed]
         for seq in (signed, revoked):
             entry = json.loads(lines[seq])
-            entry["seq"] = seq
+            entry["seq"], entry["at"] = seq, times[seq]  # in place, time still runs forward
             lines[seq] = rfc8785.dumps(entry)
         return signed
 
@@ -349,7 +350,7 @@ def test_replay_judges_key_entries_and_a_replayed_statement_like_the_service(wor
 
     def forge(lines):
         copy = json.loads(lines[first])
-        copy["seq"] = len(lines)
+        copy["seq"], copy["at"] = len(lines), json.loads(lines[-1])["at"]
         lines.append(rfc8785.dumps(copy))  # rosa's signed approval, recorded a second time
         entry = json.loads(lines[registered])
         entry["actor"] = {"id": world.official.id, "role": "official"}
