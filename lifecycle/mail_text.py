@@ -12,6 +12,8 @@ from pathlib import Path
 
 from babel.support import NullTranslations, Translations
 
+from lifecycle.vocabulary import stage_names, trigger_names
+
 LOCALE_DIR = Path(__file__).parent / "locale"
 
 
@@ -28,27 +30,11 @@ def _translations(language: str) -> NullTranslations:
 
 
 def _trigger(_, code: str) -> str:
-    names = {
-        "approve_design": _("Approve the design"),
-        "publish_tender": _("Publish the tender"),
-        "award": _("Award the contract"),
-        "sign_contract": _("Sign the contract"),
-        "close": _("Close the work"),
-        "declare_void": _("Declare the tender void"),
-        "suspend": _("Suspend the work"),
-        "resume": _("Resume the work"),
-        "cancel": _("Cancel the work"),
-    }
-    return names.get(code, code)
+    return trigger_names(_).get(code, code)
 
 
 def _stage(_, code: str) -> str:
-    names = {
-        "design": _("Design"), "technical_file": _("Technical file"), "tender": _("Tender"),
-        "award": _("Award"), "execution": _("Execution"), "closure": _("Closure"),
-        "suspended": _("Suspended"), "cancelled": _("Cancelled"),
-    }
-    return names.get(code, code)
+    return stage_names(_).get(code, code)
 
 
 def _change(_, code: str) -> str:

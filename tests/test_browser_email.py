@@ -8,11 +8,10 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from aiosmtpd.controller import Controller
 
-from lifecycle.outbox import SmtpTarget, deliver_due, save_settings
+from lifecycle.outbox import deliver_due, save_settings
 from tests.test_browser import CHROMIUM, Person, browser, site, submit  # noqa: F401  (fixtures)
-from tests.test_notifications import Inbox, _free_port
+from tests.test_notifications import smtp as mailbox  # noqa: F401  (fixture)
 
 pytestmark = [
     pytest.mark.browser,
@@ -20,16 +19,6 @@ pytestmark = [
                        reason="/usr/bin/chromium is missing: install Debian's chromium package "
                               "(apt-get install chromium) to run the browser tests"),
 ]
-
-
-@pytest.fixture
-def mailbox():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    inbox.target = SmtpTarget.parse(f"smtp://127.0.0.1:{controller.port}")
-    yield inbox
-    controller.stop()
 
 
 def _send(world, mailbox, base_url: str) -> list:

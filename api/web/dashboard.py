@@ -24,13 +24,13 @@ CHART_WIDTH = 370
 class Bar:
     label: str
     value: float
-    href: str | None = None
     text: str | None = None  # the value as the reader reads it (formatted)
 
 
 def bar_chart(title: str, bars: list[Bar], *, css_class: str = "") -> str:
     """A horizontal bar chart; every bar has its value written at its end, so nothing depends
-    on reading lengths. Links make each bar a filter of the list."""
+    on reading lengths. It is one image (role="img"): no links inside it — the table beside it
+    carries them, for keyboards and screen readers."""
     if not bars:
         return ""
     top = max(b.value for b in bars) or 1
@@ -46,8 +46,6 @@ def bar_chart(title: str, bars: list[Bar], *, css_class: str = "") -> str:
                  f'<rect x="{LABEL_WIDTH}" y="{y + 3}" width="{width:.1f}" '
                  f'height="{BAR_HEIGHT - 7}" rx="3"/>'
                  f'<text x="{LABEL_WIDTH + width + 6:.1f}" y="{y + 15}">{text}</text>')
-        if bar.href:
-            shape = f'<a href="{escape(bar.href)}">{shape}</a>'
         rows.append(shape)
     return (f'<svg class="chart {css_class}" viewBox="0 0 {CHART_WIDTH} {height}" role="img" '
             f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">'
@@ -92,17 +90,17 @@ def dashboard(page, lc, counts: dict, stages, overdue_rows: list[dict]) -> dict:
     """The four charts of the portal, in the reader's words."""
     _ = page.gettext
     words, fmt = page.words, page.fmt
-    by_stage = [Bar(words.stage(s), counts["stage"][s], f"/?stage={s}",
-                    fmt.number(counts["stage"][s])) for s in stages if counts["stage"].get(s)]
-    by_region = [Bar(r, n, None, fmt.number(n))
+    by_stage = [Bar(words.stage(s), counts["stage"][s], fmt.number(counts["stage"][s]))
+                for s in stages if counts["stage"].get(s)]
+    by_region = [Bar(r, n, fmt.number(n))
                  for r, n in sorted(counts["region"].items(), key=lambda kv: (-kv[1], kv[0]))]
     late: dict[str, int] = {}
     for row in overdue_rows:
         late[row["region"]] = late.get(row["region"], 0) + 1
-    by_late = [Bar(r, n, None, fmt.number(n))
+    by_late = [Bar(r, n, fmt.number(n))
                for r, n in sorted(late.items(), key=lambda kv: (-kv[1], kv[0]))]
     averages = days_per_stage(lc)
-    by_days = [Bar(words.stage(s), round(averages[s]), None,
+    by_days = [Bar(words.stage(s), round(averages[s]),
                    _("%(days)s days") % {"days": fmt.number(round(averages[s]))})
                for s in stages if s in averages]
     return {

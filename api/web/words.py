@@ -15,6 +15,7 @@ from babel.support import NullTranslations
 from api.web import execution_words
 from api.web.i18n import Formats
 from lifecycle.guards import GuardResult
+from lifecycle.vocabulary import stage_names, trigger_names
 from lifecycle.model import Network, Proposal, Work
 
 
@@ -36,28 +37,10 @@ class Words:
 
     # ------------------------------------------------------------------ names of codes
     def stage(self, code: str) -> str:
-        _ = self.gettext
-        names = {
-            "design": _("Design"), "technical_file": _("Technical file"), "tender": _("Tender"),
-            "award": _("Award"), "execution": _("Execution"), "closure": _("Closure"),
-            "suspended": _("Suspended"), "cancelled": _("Cancelled"),
-        }
-        return names.get(code, code)
+        return stage_names(self.gettext).get(code, code)
 
     def trigger(self, code: str) -> str:
-        _ = self.gettext
-        names = {
-            "approve_design": _("Approve the design"),
-            "publish_tender": _("Publish the tender"),
-            "award": _("Award the contract"),
-            "sign_contract": _("Sign the contract"),
-            "close": _("Close the work"),
-            "declare_void": _("Declare the tender void"),
-            "suspend": _("Suspend the work"),
-            "resume": _("Resume the work"),
-            "cancel": _("Cancel the work"),
-        }
-        return names.get(code, code)
+        return trigger_names(self.gettext).get(code, code)
 
     def sector(self, code: str | None) -> str:
         _ = self.gettext
