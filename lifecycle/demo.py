@@ -49,6 +49,7 @@ from lifecycle.demo_data import (
 )
 from lifecycle.demo_showcase import showcase
 from lifecycle.errors import Conflict
+from lifecycle.evidence.signing import Ed25519Signer
 from lifecycle.model import Proposal
 from lifecycle.service import SYSTEM, Actor, Lifecycle
 from lifecycle.states import spec_for
@@ -309,6 +310,14 @@ class _Demo:
         self.organizations: dict[str, int] = {}  # name -> organization id
         self.supplier_rucs: dict[str, str] = {}  # supplier name -> its RUC
         self.rucs: set[str] = set()
+        self.signers: dict[int, Ed25519Signer] = {}  # member id -> key held in memory only
+
+    def signer(self, person: Person) -> Ed25519Signer:
+        """The member's signing key, registered at their first sign-off; the private key is
+        never stored (DESIGN §4.3: keys never in the database)."""
+        if person.actor.id not in self.signers:
+            self.signers[person.actor.id] = Ed25519Signer(self.lc, person.actor)
+        return self.signers[person.actor.id]
 
     def ruc(self) -> str:
         """A fresh RUC of a legal person (prefix 20) with a valid check digit."""
@@ -371,6 +380,9 @@ class _Demo:
         network = self.lc.create_network(actor=self.admin, regions=[region.name],
                                          name=f"Red de Integridad de {region.name}")
         tender_days = 15
+        # Only signed approvals and blocks count in the demo (DESIGN §4.3).
+        self.lc.set_policy(actor=self.admin, network_id=network.id,
+                           require_member_signatures=True)
         if region.name == "Cusco":
             tender_days = TENDER_DAYS_CUSCO
             self.lc.set_policy(actor=self.admin, network_id=network.id,
@@ -775,8 +787,9 @@ class _Story:
 
     def _sign(self, proposal_id: int, person: Person, decision: str = "approve",
               reason: str | None = None) -> None:
-        self.lc.record_signoff(actor=person.actor, work_id=self.work_id, proposal_id=proposal_id,
-                               decision=decision, reason=reason)
+        # Every demo sign-off is signed with the member's own Ed25519 key (DESIGN §4.3).
+        self.demo.signer(person).signoff(work_id=self.work_id, proposal_id=proposal_id,
+                                         decision=decision, reason=reason)
 
     def _approve_again(self, proposal_id: int, people: list[Person]) -> Iterator[datetime]:
         for n, person in enumerate(people):
