@@ -212,6 +212,14 @@ class Words:
                      "%(amount)s.") % {**values, "code": data.get("code"),
                                        "amount": self.fmt.money(data.get("reference_amount"),
                                                                 data.get("currency", "PEN"))}
+        if kind == "work.imported":
+            if data.get("linked"):
+                return _("%(who)s linked the work to the SEACE process %(ocid)s and kept its "
+                         "record as a document.") % {**values, "ocid": data.get("source_ocid")}
+            return _("%(who)s imported the work %(code)s from SEACE (%(ocid)s), in the stage "
+                     "%(stage)s.") % {**values, "code": data.get("code"),
+                                     "ocid": data.get("source_ocid"),
+                                     "stage": self.stage(data.get("stage", ""))}
         if kind == "work.corrected":
             return _("%(who)s corrected the work's %(fields)s, because: “%(why)s”") % {
                 **values, "fields": self.join([self.work_field(k) for k in data.get("changes",
