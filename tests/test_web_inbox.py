@@ -68,3 +68,27 @@ def test_an_official_sees_a_refusal_to_fix_in_spanish(browser, world):
     assert "Cambios de etapa rechazados por corregir" in page
     assert "Documentos" in page and "Aprobaciones" in page
     assert _header_count(browser.get("/").text) == 1
+
+
+def test_an_author_accepts_or_rejects_an_answer_in_the_web(browser, world):
+    observation = world.lc.file_observation(actor=world.members["ana"], work_id=world.work_id,
+                                            text="Falta el estudio de suelos.")
+    obs_id = observation.observations[-1].id
+    world.lc.answer_observation(actor=world.official, work_id=world.work_id,
+                                observation_id=obs_id, text="Está en el anexo 3.")
+    page = f"/works/{world.work_id}"
+    browser.login("ana")
+    assert "Aceptar la respuesta" in browser.get(page).text
+    rejected = browser.post(f"/works/{world.work_id}/observations/{obs_id}/reject",
+                            {"reason": "El anexo 3 no tiene el estudio."}, page=page)
+    assert "Usted rechazó la respuesta" in rejected.text
+    assert "Su autor rechazó la respuesta: «El anexo 3 no tiene el estudio.»" in rejected.text
+    assert world.work.observation(obs_id).accepted is False
+    official = type(browser)(browser.client.app, world)
+    official.login("oficial")
+    assert f'action="/works/{world.work_id}/observations/{obs_id}/answer"' in official.get(page).text
+    # Someone else cannot judge ana's observation.
+    other = type(browser)(browser.client.app, world)
+    other.login("rosa")
+    refused = other.post(f"/works/{world.work_id}/observations/{obs_id}/accept", {}, page=page)
+    assert refused.status_code == 403

@@ -349,6 +349,25 @@ def _why_not_counted(lc, actor, work_id: int, proposal_id: int) -> str | None:
     return next((t.excluded for t in tally if t.signoff.user_id == actor.id), None)
 
 
+@router.post("/works/{work_id}/observations/{observation_id}/accept")
+async def accept_answer(request: Request, work_id: RowId, observation_id: RowId):
+    return await handle(request, _judge_answer, work_id, observation_id, True)
+
+
+@router.post("/works/{work_id}/observations/{observation_id}/reject")
+async def reject_answer(request: Request, work_id: RowId, observation_id: RowId):
+    return await handle(request, _judge_answer, work_id, observation_id, False)
+
+
+def _judge_answer(page: Page, form: FormData, work_id: int, observation_id: int,
+                  accept: bool) -> Response:
+    """The observation's author accepts the answer, or rejects it with a reason."""
+    return on_work(page, work_id, lambda: lifecycle_of(page.request).judge_answer(
+        actor=page.actor, work_id=work_id, observation_id=observation_id, accept=accept,
+        reason=text(form, "reason") or None),
+        "answer_accepted" if accept else "answer_rejected", form)
+
+
 @router.post("/works/{work_id}/observations")
 async def file_observation(request: Request, work_id: RowId):
     return await handle(request, _file_observation, work_id)

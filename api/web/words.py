@@ -396,6 +396,8 @@ def notice(words: Words, key: str) -> str:
         "proposal_applied": _("The stage change is applied."),
         "key_revoked": _("The key is revoked: sign-offs it signs from now on are refused."),
         "work_corrected": _("The correction is recorded, with its reason, in the timeline."),
+        "answer_accepted": _("You accepted the answer."),
+        "answer_rejected": _("You rejected the answer; the official must answer again."),
         "network_created": _("The network is created."),
         "organization_created": _("The organization is registered."),
         "member_added": _("The member is added to the network."),
