@@ -228,3 +228,16 @@ def test_a_refusal_lists_every_failing_guard_and_is_logged(world, design_proposa
     assert last["type"] == "transition.refused"
     assert {g["guard"]: g["ok"] for g in last["data"]["guards"]}["quorum"] is False
     assert world.work.stage == "design"
+
+
+def test_the_stricter_policy_keeps_signatures_required_from_either_side():
+    """Turning `require_member_signatures` off after a proposal opened does not let unsigned
+    approvals count for it; turning it on applies at once (DESIGN §3 policy pinning)."""
+    from lifecycle.guards.policy import pinned, stricter
+    from lifecycle.model import Policy
+
+    signed = Policy(require_member_signatures=True)
+    unsigned = Policy(require_member_signatures=False)
+    assert stricter(pinned(signed), unsigned).require_member_signatures is True
+    assert stricter(pinned(unsigned), signed).require_member_signatures is True
+    assert stricter(pinned(unsigned), unsigned).require_member_signatures is False

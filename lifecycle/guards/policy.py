@@ -56,6 +56,9 @@ def stricter(pinned: dict | None, current: Policy) -> Policy:
         amendment_flag_pct=min(pin.amendment_flag_pct, current.amendment_flag_pct),
         paralysis_months=min(pin.paralysis_months, current.paralysis_months),
         appeal_days=max(pin.appeal_days, current.appeal_days),
+        # Signed sign-offs only, if either asked for them.
+        require_member_signatures=pin.require_member_signatures
+        or current.require_member_signatures,
     )
 
 
