@@ -177,6 +177,8 @@ def users_add(username: str,
               organization: Optional[int] = typer.Option(
                   None, help="Organization id (for an official: its public entity)."),
               password: Optional[str] = typer.Option(None, help="Web password."),
+              email: Optional[str] = typer.Option(
+                  None, help="Where notifications go (private: never in the log)."),
               data_dir: Optional[Path] = DataDir):
     """Add a user; prints its API token once, alone on the last line."""
     from lifecycle.bootstrap import open_lifecycle
@@ -186,7 +188,7 @@ def users_add(username: str,
     try:
         user, token = lc.create_user(actor=SYSTEM, username=username, role=role,
                                      organization_id=organization,
-                                     password=password)
+                                     password=password, email=email)
     except LifecycleError as exc:
         err.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(2) from exc

@@ -14,7 +14,8 @@ def create_user(body: UserIn, actor: AdminUser, lc: LifecycleDep):
     SHA-256 and cannot be shown again."""
     user, token = lc.create_user(actor=actor, username=body.username, role=body.role,
                                  organization_id=body.organization_id,
-                                 person_id=body.person_id, password=body.password)
+                                 person_id=body.person_id, password=body.password,
+                                 email=body.email)
     return UserCreated(id=user.id, username=user.username, role=user.role, entity=user.entity,
                        organization_id=user.organization_id, token=token)
 
