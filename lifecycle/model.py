@@ -315,6 +315,7 @@ class Work:
     district: str | None = None
     sector: str | None = None
     description: str | None = None
+    source_ocid: str | None = None  # the SEACE process it was imported from or linked to
     # ---- execution under oversight (DESIGN §2, wave 2; lifecycle/execution.py decides)
     valuations: list[Valuation] = field(default_factory=list)
     milestones: list[Milestone] = field(default_factory=list)

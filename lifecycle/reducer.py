@@ -160,6 +160,7 @@ def _work_imported(state: State, entry: dict, data: dict) -> None:
             # As after an award applied here: the supplier reviews none of the work's changes.
             supplier = work.award.get("supplier_id")
             work.excluded_organizations = [supplier] if isinstance(supplier, int) else []
+    work.source_ocid = data.get("source_ocid")
     document = data["document"]
     work.documents.append(Document(
         id=document["document_id"], kind=document["kind"], title=document["title"],

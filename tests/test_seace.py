@@ -192,3 +192,20 @@ def test_cli_imports_and_refuses_line_by_line(world, tmp_path, monkeypatch, back
     assert lines[-1] == "1 imported, 0 linked, 0 unchanged, 2 refused"
     second = CliRunner().invoke(app, command)
     assert second.output.splitlines()[-1] == "0 imported, 0 linked, 1 unchanged, 2 refused"
+
+
+def test_replay_judges_imports_and_reports_a_forged_one(world, tmp_path):
+    """An import logged past the service — by an official, or of a process imported before —
+    is reported by replay with its entry number."""
+    from tests.test_audit_forged import forge, official
+
+    _, (outcome,) = import_all(world, works_package())
+    imported = next(e for e in entries_of(world.lc) if e["type"] == "work.imported")
+    again = {**imported["data"], "work_id": outcome.work_id + 1, "code": "OTRA-2024-1"}
+    k, illegal = forge(world, tmp_path, "work.imported", {"id": world.admin.id, "role": "admin"},
+                       again)
+    assert any(line.startswith(f"entry {k}: work.imported not allowed: source_ocid")
+               for line in illegal), illegal
+    fresh = {**again, "source_ocid": "ocds-dgv273-seacev3-2099777"}
+    k, illegal = forge(world, tmp_path / "b", "work.imported", official(world), fresh)
+    assert any(line.startswith(f"entry {k}: work.imported not allowed") for line in illegal)

@@ -126,6 +126,46 @@ def _work_registered(state, person, data, at):
                                   data.get("network_id"), data.get("region"))
 
 
+IMPORTABLE_STAGES = ("technical_file", "tender", "award", "execution")
+
+
+def _work_imported(state, person, data, at):
+    """A SEACE import (lifecycle/opendata/seace.py): by an admin or the system, never the same
+    source process twice; a new work takes its region's network, an unused code and a public
+    entity with a RUC, at a stage SEACE can show; from the award on its supplier is a company
+    known by its RUC; a linked entry names an existing work by its code."""
+    refusals = decide._role(person, "admin")
+    ocid = data.get("source_ocid")
+    if not ocid or any(w.source_ocid == ocid for w in state.works.values()):
+        refusals.append(Refusal("source_ocid", f"{ocid} was imported before"))
+    if data.get("linked"):
+        work = state.works.get(data.get("work_id"))
+        if work is None or work.code != data.get("code"):
+            refusals.append(Refusal("work_id", "a linked import names an existing work by its "
+                                               "code", "invalid", "work_id"))
+        return refusals
+    if any(w.code == data.get("code") for w in state.works.values()):
+        refusals.append(Refusal("code", f"a work with code {data.get('code')!r} exists"))
+    entity = state.organizations.get(data.get("entity_id"))
+    if entity is None or entity.kind != "public_entity" or not entity.tax_id:
+        refusals.append(Refusal("entity_id", "must be a public entity with its RUC", "invalid",
+                                "entity_id"))
+    region_network = decide.network_of_region(list(state.networks.values()), data.get("region"))
+    if region_network is None or region_network.id != data.get("network_id"):
+        refusals.append(Refusal("network_id", "a work is overseen by its region's network",
+                                "invalid", "network_id"))
+    if data.get("stage") not in IMPORTABLE_STAGES:
+        refusals.append(Refusal("stage", f"{data.get('stage')!r} is not a stage an import "
+                                         "starts at", "invalid", "stage"))
+    award = data.get("award")
+    if data.get("stage") in ("award", "execution"):
+        supplier = state.organizations.get((award or {}).get("supplier_id"))
+        if supplier is None or supplier.kind != "company" or not supplier.tax_id:
+            refusals.append(Refusal("award", "from the award on, the supplier is a company "
+                                             "known by its RUC", "invalid", "award"))
+    return refusals
+
+
 def _on_work(check: Callable) -> Callable:
     def judge(state, person, data, at):
         work = state.works.get(data.get("work_id"))
@@ -145,6 +185,7 @@ JUDGES: dict[str, Callable] = {
     "member.joined": _member_joined,
     "member.left": _member_left,
     "work.registered": _work_registered,
+    "work.imported": _work_imported,
     "work.corrected": _on_work(lambda p, w, n, d, at: work_details.correction(
         p, w, d.get("changes") or {}, d.get("reason", ""))),
     "document.attached": _on_work(lambda p, w, n, d, at: decide.document(p, w)),
