@@ -113,6 +113,28 @@ def people(lc, network: Network | None) -> dict:
     return found
 
 
+TIMELINE_GROUPS = {  # the timeline's filter: which entry types each choice shows
+    "decisions": ("proposal.opened", "proposal.withdrawn", "signoff.recorded",
+                  "transition.applied", "transition.refused", "block.overruled"),
+    "documents": ("document.attached", "work.registered", "work.imported", "work.corrected"),
+    "observations": ("observation.filed", "observation.answered", "observation.accepted",
+                     "observation.rejected", "conflict.declared"),
+    "execution": ("valuation.reported", "milestone.recorded", "deadline.reached"),
+}
+
+
+def timeline_choices(page: Page) -> dict:
+    _ = page.gettext
+    chosen = page.request.query_params.get("timeline", "all")
+    return {"timeline_groups": TIMELINE_GROUPS,
+            "timeline_filter": chosen if chosen in TIMELINE_GROUPS else "all",
+            "timeline_filters": [("all", _("everything")),
+                                 ("decisions", _("proposals, sign-offs and stage changes")),
+                                 ("documents", _("registration and documents")),
+                                 ("observations", _("observations and conflicts")),
+                                 ("execution", _("execution: valuations and milestones"))]}
+
+
 def work_view(page: Page, work: Work, network: Network) -> dict:
     lc = lifecycle_of(page.request)
     words = page.words
@@ -167,6 +189,7 @@ def work_view(page: Page, work: Work, network: Network) -> dict:
                                  % {"stage": words.stage(work.stage)}),
         "past_proposals": [p for p in work.proposals if p.status != "open"],
         "status": work_status(work, network, lc.clock()),
+        **timeline_choices(page),
         "work_sector": words.work_sector(work.sector) if work.sector else None,
         "execution": execution_view(page, work),  # progress chart and valuations (wave 2)
     }
