@@ -142,7 +142,7 @@ def test_timeline_says_who_from_where_did_what_and_why(world, browser):
     proposal = world.propose("approve_design", justification="perfil viable")
     world.sign(proposal.id, "luis", decision="block", reason="falta el estudio de suelos")
     page = browser.get(f"/works/{world.work_id}").text
-    timeline = page[page.index('<ol class="timeline">'):]
+    timeline = page[page.index('<ol class="timeline" reversed>'):]
     assert timeline.count("<li") == len(world.lc.history(world.work_id))
     assert ("luis (Universidad Nacional Pedro Ruiz Gallo, academia) bloqueó la propuesta n.º 1, "
             "porque: «falta el estudio de suelos»") in timeline
