@@ -65,5 +65,7 @@ def test_main_pages_have_no_serious_violation(site, browser, width):
         for path in paths:
             person.open(path)
             found[f"{who or 'public'} {path}"] = _violations(person.page, source)
+            # At phone width the page itself never scrolls sideways (tables scroll inside).
+            assert person.page.evaluate("document.documentElement.scrollWidth") <= width, path
         person.close()
     assert {path: v for path, v in found.items() if v} == {}
