@@ -41,3 +41,19 @@ class GuardState:
 
     work: Work
     network: Network
+
+
+def observations_of_the_stage(state: GuardState, guard: str, during: str) -> GuardResult:
+    """Every observation filed since the work entered its current stage has an answer its
+    author has not rejected: the award (tender) and reception at close (execution) both ask
+    this of their own stage's observations."""
+    work = state.work
+    open_ = [o.id for o in work.observations
+             if o.filed_seq > work.stage_entered_seq and not o.settled]
+    details = {"unanswered": open_}
+    if open_:
+        ids = ", ".join(f"#{i}" for i in open_)
+        return GuardResult(False, guard, f"{len(open_)} observation(s) filed during {during} "
+                                         f"unanswered or answer rejected: {ids}", details)
+    return GuardResult(True, guard, f"every observation filed during {during} is answered",
+                       details)

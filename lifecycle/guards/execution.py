@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from lifecycle import execution as ex
-from lifecycle.guards.base import GuardResult, GuardState
+from lifecycle.guards.base import GuardResult, GuardState, observations_of_the_stage
 from lifecycle.log.canonical import format_time
 from lifecycle.model import Policy, Proposal
 
@@ -48,17 +48,7 @@ def reception_observations(state: GuardState, proposal: Proposal, policy: Policy
                            at: datetime) -> GuardResult:
     """Reception at close needs every observation filed during execution answered (and the
     answer not rejected by its author)."""
-    work = state.work
-    open_ = [o.id for o in work.observations
-             if o.filed_seq > work.stage_entered_seq and not o.settled]
-    details = {"unanswered": open_}
-    if open_:
-        ids = ", ".join(f"#{i}" for i in open_)
-        return GuardResult(False, "reception_observations",
-                           f"{len(open_)} observation(s) filed during execution unanswered or "
-                           f"answer rejected: {ids}", details)
-    return GuardResult(True, "reception_observations",
-                       "every observation filed during execution is answered", details)
+    return observations_of_the_stage(state, "reception_observations", "execution")
 
 
 def amendment_terms(state: GuardState, proposal: Proposal, policy: Policy,

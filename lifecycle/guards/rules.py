@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from lifecycle.guards.base import GuardResult, GuardState
+from lifecycle.guards.base import GuardResult, GuardState, observations_of_the_stage
 from lifecycle.log.canonical import parse_time
 from lifecycle.guards.policy import stricter
 from lifecycle.model import Member, Policy, Proposal, SignOff, Work
@@ -257,17 +257,7 @@ def tender_observations(state: GuardState, proposal: Proposal, policy: Policy,
                         at: datetime) -> GuardResult:
     """Before the award, every observation filed during the tender has an answer that its
     author has not rejected (DESIGN §3, observations answered)."""
-    work = state.work
-    open_ = [o.id for o in work.observations
-             if o.filed_seq > work.stage_entered_seq and not o.settled]
-    details = {"unanswered": open_}
-    if open_:
-        ids = ", ".join(f"#{i}" for i in open_)
-        return GuardResult(False, "tender_observations",
-                           f"{len(open_)} observation(s) filed during the tender unanswered or "
-                           f"answer rejected: {ids}", details)
-    return GuardResult(True, "tender_observations",
-                       "every observation filed during the tender is answered", details)
+    return observations_of_the_stage(state, "tender_observations", "the tender")
 
 
 def tender_period(state: GuardState, proposal: Proposal, policy: Policy,
