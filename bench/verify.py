@@ -28,7 +28,6 @@ import heapq
 import json
 import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -41,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lifecycle.audit.export import write_bundle_files  # noqa: E402
+from lifecycle.calendar import lima_date  # noqa: E402
 from lifecycle.audit.verify import CHECKPOINT_FILE, ENTRIES_FILE, VKEY_FILE  # noqa: E402
 from lifecycle.guards import GuardState, evaluate  # noqa: E402
 from lifecycle.log.canonical import format_time  # noqa: E402
@@ -49,22 +49,24 @@ from lifecycle.log.note import checkpoint_body, generate_signing_key  # noqa: E4
 from lifecycle.model import State  # noqa: E402
 from lifecycle.reducer import apply  # noqa: E402
 from lifecycle.states import destination  # noqa: E402
+from lifecycle.validation import ruc_check_digit  # noqa: E402
 from lifecycle.evidence.ed25519 import public_key_bytes  # noqa: E402
 from lifecycle.evidence.keys import key_id_for  # noqa: E402
-from lifecycle.evidence.signature_audit import SignatureAudit  # noqa: E402
+from lifecycle.evidence.signature_audit import SignatureAudit, entry_type  # noqa: E402
 from lifecycle.evidence.statement import DOSSIER_TYPES, LogHead, b64url, new_statement  # noqa: E402,E501
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402,E501
 
 ORIGIN = "bench.lifecycle.example/log"
 REGIONS = ["Lambayeque", "Piura", "La Libertad", "Cusco", "Junín", "Ayacucho", "Loreto"]
-MEMBERS = [  # organization template, sector, constituencies
-    ("Mesa de Concertación de Mujeres de {r}", "civil_society", ["women"]),
-    ("Cámara de Comercio de {r}", "private_sector", []),
-    ("Colegio de Ingenieros del Perú – {r}", "professional_association", ["youth"]),
-    ("Universidad Nacional de {r}", "academia", ["indigenous"]),
-    ("Gobierno Regional de {r}", "government", []),
-    ("Federación de Comunidades Nativas de {r}", "civil_society", ["indigenous"]),
-    ("Colegio de Arquitectos del Perú – {r}", "professional_association", []),
+MEMBERS = [  # organization template, sector, constituencies, organization kind
+    ("Mesa de Concertación de Mujeres de {r}", "civil_society", ["women"], "ngo"),
+    ("Cámara de Comercio de {r}", "private_sector", [], "association"),
+    ("Colegio de Ingenieros del Perú – {r}", "professional_association", ["youth"],
+     "association"),
+    ("Universidad Nacional de {r}", "academia", ["indigenous"], "university"),
+    ("Gobierno Regional de {r}", "government", [], "public_entity"),  # the works' own entity
+    ("Federación de Comunidades Nativas de {r}", "civil_society", ["indigenous"], "association"),
+    ("Colegio de Arquitectos del Perú – {r}", "professional_association", [], "association"),
 ]
 WORK_KINDS = ["Mejoramiento de la carretera", "Ampliación del servicio de agua potable en",
               "Construcción del puesto de salud de", "Rehabilitación del colegio de",
@@ -125,12 +127,26 @@ class Simulation:
     def done(self) -> bool:
         return self.tree.size >= self.size
 
-    def user(self, username: str, role: str, entity: str | None = None) -> dict:
+    def user(self, username: str, role: str, entity: str | None = None,
+             organization_id: int | None = None) -> dict:
         user_id = self.next_user
         self.next_user += 1
-        self.emit("user.registered", {"id": "system", "role": "system"},
-                  {"user_id": user_id, "username": username, "role": role, "entity": entity})
+        data = {"user_id": user_id, "username": username, "role": role, "entity": entity}
+        if organization_id is not None:
+            data["organization_id"] = organization_id
+        self.emit("user.registered", {"id": "system", "role": "system"}, data)
         return {"id": user_id, "role": role}
+
+    def organization(self, admin: dict, name: str, kind: str, sector: str, region: str) -> int:
+        """An organization registered by the admin (DESIGN §3); public entities with a RUC."""
+        organization_id = len(self.state.organizations) + 1
+        data = {"organization_id": organization_id, "name": name, "kind": kind,
+                "sector": sector, "region": region}
+        if kind in ("public_entity", "company"):
+            first_ten = f"20{organization_id:08d}"
+            data["tax_id"] = first_ten + str(ruc_check_digit(first_ten))
+        self.emit("organization.registered", admin, data)
+        return organization_id
 
     # ------------------------------------------------------------------ set-up
     def setup(self) -> None:
@@ -141,14 +157,17 @@ class Simulation:
                                                  "region": region})
             entity = f"Gobierno Regional de {region}"
             slug = region.lower().replace(" ", "").replace("í", "i")
-            official = self.user(f"oficial.{slug}", "official", entity)
+            organizations = [self.organization(admin, org.format(r=region), kind, sector, region)
+                             for org, sector, _, kind in MEMBERS]
+            entity_id = organizations[[m[3] for m in MEMBERS].index("public_entity")]
+            official = self.user(f"oficial.{slug}", "official", entity, entity_id)
             members = []
-            for index, (org, sector, constituencies) in enumerate(MEMBERS):
-                member = self.user(f"m{index}.{slug}", "member")
+            for index, (org, sector, constituencies, _) in enumerate(MEMBERS):
+                member = self.user(f"m{index}.{slug}", "member", None, organizations[index])
                 self.emit("member.joined", admin, {
                     "network_id": number, "user_id": member["id"], "username": f"m{index}.{slug}",
                     "organization": org.format(r=region), "sector": sector,
-                    "constituencies": constituencies})
+                    "constituencies": constituencies, "organization_id": organizations[index]})
                 members.append((member, sector))
                 self.register_key(member)
             if number % 3 == 0:  # some networks tighten their policy
@@ -157,7 +176,8 @@ class Simulation:
                 self.emit("policy.set", admin, {"network_id": number, "version": 2,
                                                 "policy": policy})
             self.networks.append({"id": number, "region": region, "entity": entity,
-                                  "official": official, "members": members})
+                                  "entity_id": entity_id, "official": official,
+                                  "members": members})
 
     # ------------------------------------------------------------------ scheduling
     def schedule(self, script, delay: int) -> None:
@@ -191,8 +211,8 @@ class Simulation:
         self.emit("work.registered", official, {
             "work_id": work_id, "code": f"{network['region'][:3].upper()}-{work_id:06d}",
             "title": f"{rnd.choice(WORK_KINDS)} {rnd.choice(PLACES)}",
-            "entity": network["entity"], "region": network["region"],
-            "network_id": network["id"], "reference_amount": f"{amount}.00", "currency": "PEN"})
+            "entity": network["entity"], "entity_id": network["entity_id"],
+            "region": network["region"], "network_id": network["id"], "reference_amount": f"{amount}.00", "currency": "PEN"})
         yield rnd.randint(HOUR, 20 * DAY)
         work = self.state.works[work_id]
         while work.stage not in ("closure", "cancelled"):
@@ -204,8 +224,12 @@ class Simulation:
             if rnd.random() < 0.01:
                 trigger, documents = "cancel", ("cancellationDetails",)
             if trigger == "award":
+                yield from self.milestone(work, official, "bases_integrated")
                 wait = self.state.networks[network["id"]].policy.min_tender_days
                 yield (wait + rnd.randint(1, 10)) * DAY
+                yield from self.milestone(work, official, "offers_opened")
+            if trigger == "sign_contract":  # the appeal window after the buena pro
+                yield rnd.randint(12, 20) * DAY
             for kind in documents:
                 yield from self.attach(work, official, kind)
             if trigger == "publish_tender":
@@ -218,6 +242,13 @@ class Simulation:
                     yield rnd.randint(HOUR, DAY)
             yield from self.decide(work, network, trigger, retry=True)
         del self.state.works[work_id]  # finished: nothing refers to it again
+
+    def milestone(self, work, official, code: str):
+        """A tender milestone, dated the day it is recorded (Lima time)."""
+        self.emit("milestone.recorded", official, {
+            "work_id": work.id, "milestone_id": len(work.milestones) + 1, "code": code,
+            "date": lima_date(self.clock).isoformat()})
+        yield self.random.randint(HOUR, 2 * DAY)
 
     def attach(self, work, official, kind: str):
         number = len(work.documents) + 1
@@ -421,20 +452,51 @@ def witness_checks(directory: Path, witnesses: int = 3) -> tuple[float, float, i
     return quorum_seconds, time.perf_counter() - start, size
 
 
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+def signature_floor(path: Path) -> tuple[int, float]:
+    """The Ed25519 checks alone, with every key loaded and every message computed beforehand
+    (outside the timing): (signatures, seconds). Any verifier of member signatures pays at
+    least this on top of parsing and hashing."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from lifecycle.evidence.keys import b64url_decode
+    from lifecycle.evidence.statement import signed_message
+
+    keys, work = {}, []
+    with open(path, "rb") as handle:
+        for line in handle:
+            kind = entry_type(line.rstrip(b"\n"))
+            if kind == b"key.registered":
+                data = json.loads(line)["data"]
+                keys[data["key_id"]] = Ed25519PublicKey.from_public_bytes(
+                    b64url_decode(data["public_key"], "public_key"))
+            elif kind == b"signoff.recorded":
+                data = json.loads(line)["data"]
+                if "proof" in data:
+                    work.append((keys[data["proof"]["key_id"]],
+                                 b64url_decode(data["proof"]["signature"], "signature"),
+                                 signed_message(data["statement"])))
+    start = time.perf_counter()
+    for key, signature, message in work:
+        key.verify(signature, message)
+    return len(work), time.perf_counter() - start
 
 
-def run_cli(*args: str) -> tuple[float, float, int, str]:
-    """(wall seconds, CPU seconds of the process and its workers, exit status, output)."""
+def run_cli(*args: str) -> tuple[float, float, float, int, str]:
+    """(wall seconds, CPU seconds, peak memory in MB, exit status, output) of one command,
+    each figure of that command alone (its process and the worker processes it waited for):
+    os.wait4's rusage, not the cumulative RUSAGE_CHILDREN of this process."""
     command = [sys.executable, "-c", "from lifecycle.cli import app; app(prog_name='lifecycle')",
                *args]
-    cpu = children_cpu()
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    return (time.perf_counter() - start, children_cpu() - cpu, done.returncode,
-            (done.stdout + done.stderr).strip())
+    with tempfile.TemporaryFile() as output:
+        start = time.perf_counter()
+        child = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, cwd=ROOT)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        output.seek(0)
+        text = output.read().decode("utf-8", "replace").strip()
+    return (seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, child.returncode,
+            text)
 
 
 def main() -> None:
@@ -444,7 +506,10 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="write the bundle here and keep it")
     parser.add_argument("--bundle", type=Path, help="time this existing bundle instead of "
                                                       "generating one")
-    parser.add_argument("--workers", type=int, help="verify --workers (default: automatic)")
+    parser.add_argument("--workers", type=int, help="verify/replay --workers (default: "
+                                                    "automatic)")
+    parser.add_argument("--skip-parts", action="store_true",
+                        help="skip the in-process timings of signatures and witnesses")
     options = parser.parse_args()
     size = 1_000_000 if options.million else options.entries
     directory = options.bundle or options.keep or Path(tempfile.mkdtemp(prefix="bench-bundle-"))
@@ -463,42 +528,47 @@ def main() -> None:
         base_rate = count / seconds
         print(f"baseline (json.loads + sha256 per line, in-process): {seconds:6.2f} s "
               f"{base_rate:10,.0f} entries/s  (CPU {time.process_time() - cpu:.1f} s)")
+        signatures, sig_seconds = signature_floor(directory / ENTRIES_FILE)
+        floor_rate = count / (seconds + sig_seconds)
+        print(f"floor    (baseline + one Ed25519 check per signed sign-off, keys loaded, "
+              f"messages precomputed): {signatures:,} signatures, "
+              f"{sig_seconds / max(signatures, 1) * 1e6:.0f} µs each; "
+              f"{floor_rate:,.0f} entries/s on one core ({floor_rate / base_rate:.2f}× baseline)")
 
         key = str(directory / VKEY_FILE)
         extra = ["--workers", str(options.workers)] if options.workers else []
-        seconds, cpu, status, output = run_cli("audit", "verify", str(directory), "--key", key,
-                                               *extra)
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        verify_rate = size / seconds
-        print(f"verify  (lifecycle audit verify):                    {seconds:6.2f} s "
-              f"{verify_rate:10,.0f} entries/s  {verify_rate / base_rate:.2f}× baseline  "
-              f"(CPU {cpu:.1f} s), peak memory {peak:.0f} MB\n"
-              f"        exit {status}: {output.splitlines()[-1]}")
+        results = {}
+        for name in ("verify", "replay"):
+            load = os.getloadavg()[0]
+            seconds, cpu, peak, status, output = run_cli("audit", name, str(directory), "--key",
+                                                         key, *extra)
+            rate = size / seconds
+            results[name] = (rate, peak, status)
+            print(f"{name:7} (lifecycle audit {name}):{' ' * (21 - len(name))}{seconds:6.2f} s "
+                  f"{rate:10,.0f} entries/s  {rate / base_rate:.2f}× baseline, "
+                  f"{rate / floor_rate:.2f}× floor  (CPU {cpu:.1f} s, load average {load:.1f}), "
+                  f"peak memory {peak:.0f} MB\n"
+                  f"        exit {status}: {output.splitlines()[-1] if output else ''}")
 
-        count, signed, seconds = signature_checks(directory / ENTRIES_FILE)
-        print(f"member signatures (of verify, in-process):           {seconds:6.2f} s "
-              f"{signed:,} signed sign-offs: {seconds / count * 1e6:.1f} µs per entry, "
-              f"{seconds / max(signed, 1) * 1e6:.0f} µs per signature")
+        if not options.skip_parts:
+            count, signed, seconds = signature_checks(directory / ENTRIES_FILE)
+            print(f"member signatures (of verify, in-process):           {seconds:6.2f} s "
+                  f"{signed:,} signed sign-offs: {seconds / count * 1e6:.1f} µs per entry, "
+                  f"{seconds / max(signed, 1) * 1e6:.0f} µs per signature")
+            quorum, bounds, count = witness_checks(directory)
+            print(f"witness cosignatures (of verify --policy, in-process): 3 cosignatures and "
+                  f"the quorum {quorum * 1e6:.0f} µs; entry times bounded by them "
+                  f"{bounds:.2f} s, {bounds / count * 1e6:.1f} µs per entry")
 
-        quorum, bounds, count = witness_checks(directory)
-        print(f"witness cosignatures (of verify --policy, in-process): 3 cosignatures and "
-              f"the quorum {quorum * 1e6:.0f} µs; entry times bounded by them {bounds:.2f} s, "
-              f"{bounds / count * 1e6:.1f} µs per entry")
-
-        seconds, cpu, status, output = run_cli("audit", "replay", str(directory), "--key", key)
-        replay_rate = size / seconds
-        both = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        replay_peak = f"peak memory {both:.0f} MB" if both > peak else "peak memory <= verify's"
-        print(f"replay  (lifecycle audit replay):                    {seconds:6.2f} s "
-              f"{replay_rate:10,.0f} entries/s  {replay_rate / base_rate:.2f}× baseline  "
-              f"(CPU {cpu:.1f} s), {replay_peak}\n"
-              f"        exit {status}: {output.splitlines()[-1]}")
-
-        checks = [("verify >= 50,000 entries/s", verify_rate >= 50_000),
-                  ("verify >= 0.5 x baseline", verify_rate >= base_rate / 2),
-                  ("replay >= 20,000 entries/s", replay_rate >= 20_000)]
+        (verify_rate, verify_peak, verify_status) = results["verify"]
+        (replay_rate, replay_peak, replay_status) = results["replay"]
+        checks = [("verify and replay exit 0 (the simulated history is legal)",
+                   verify_status == 0 and replay_status == 0),
+                  ("verify >= 0.9 x baseline", verify_rate >= 0.9 * base_rate),
+                  ("replay >= 0.5 x baseline", replay_rate >= 0.5 * base_rate)]
         if size >= 1_000_000:
-            checks.append(("verify peak memory < 150 MB", peak < 150))
+            checks += [("verify peak memory < 150 MB", verify_peak < 150),
+                       ("replay peak memory < 300 MB", replay_peak < 300)]
         for name, ok in checks:
             print(f"  {'met ' if ok else 'MISSED'}  {name}")
     finally:

@@ -17,6 +17,8 @@ not verify; the first integrity problem stops it.
 from __future__ import annotations
 
 import gc
+import pickle
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,7 +47,7 @@ from lifecycle.log.canonical import CanonicalError, parse_time
 from lifecycle.log.merkle import StreamingRoot
 from lifecycle.model import State, Work
 from lifecycle.reducer import ReplayError, apply
-from lifecycle.states import destination
+from lifecycle.states import FINAL_STAGES, destination
 
 
 @dataclass(frozen=True)
@@ -71,23 +73,82 @@ def _when(at: str) -> str:
     return f"{at[:10]} {at[11:16]}"
 
 
+class ArchivedWork:
+    """A finished work (closed or cancelled) while no entry names it: the work as pickled
+    bytes, compressed, and the two fields a judge reads of every work (a SEACE import's code
+    and source process must be new). The replayer restores the work, exactly as it was, before
+    any entry about it is judged or applied."""
+
+    __slots__ = ("code", "source_ocid", "blob")
+
+    def __init__(self, work: Work):
+        self.code = work.code
+        self.source_ocid = work.source_ocid
+        self.blob = zlib.compress(pickle.dumps(work, pickle.HIGHEST_PROTOCOL), 1)
+
+    def restore(self) -> Work:
+        return pickle.loads(zlib.decompress(self.blob))
+
+
 class Replayer:
     """Feeds entries to the reducer, judging each applied transition before it is applied.
 
     With `work_id`, it also writes that work's timeline: who proposed what, who approved or
-    blocked and why, and what each guard said."""
+    blocked and why, and what each guard said.
 
-    def __init__(self, work_id: int | None = None):
+    With `archive`, a work that reaches a final stage is kept as an ArchivedWork until an entry
+    names it again, so memory grows with the works still open and a few kilobytes per finished
+    one, not with the entries of every work ever finished. The state's finished works are then
+    ArchivedWork stubs (`restore_all` brings them back); without `archive` (audit check, which
+    compares the state with the projections) every work stays a Work."""
+
+    def __init__(self, work_id: int | None = None, *, archive: bool = False):
         self.state = State()
         self.illegal: list[Illegal] = []
         self.transitions = 0
         self.work_id = work_id
         self.timeline: list[str] = []
         self.last_at = ""
+        self.archive = archive
+        self.archived = 0  # works archived (each time a finished work is put away)
+
+    def restore_all(self) -> State:
+        works = self.state.works
+        for key, work in works.items():
+            if type(work) is ArchivedWork:
+                works[key] = work.restore()
+        return self.state
+
+    def _restore(self, work_id) -> None:
+        try:
+            work = self.state.works.get(work_id)
+        except TypeError:  # an unhashable work_id: the judges and the reducer refuse it
+            return
+        if type(work) is ArchivedWork:
+            self.state.works[work_id] = work.restore()
+
+    def _put_away(self, work_id) -> None:
+        if work_id is None or work_id == self.work_id:
+            return
+        try:
+            work = self.state.works.get(work_id)
+        except TypeError:
+            return
+        if type(work) is Work and work.stage in FINAL_STAGES:
+            self.state.works[work_id] = ArchivedWork(work)
+            self.archived += 1
 
     def feed(self, entry: dict) -> None:
         """Apply one entry; ReplayError when it cannot apply to the state before it."""
         data = entry["data"]
+        if self.archive:
+            self._restore(data.get("work_id"))
+            self._feed(entry, data)
+            self._put_away(data.get("work_id"))
+        else:
+            self._feed(entry, data)
+
+    def _feed(self, entry: dict, data: dict) -> None:
         seq = entry["seq"]
         verdicts = None
         kind = entry["type"]
@@ -317,7 +378,7 @@ def replay_bundle(directory, *, vkey: Path | str | None = None, work_id: int | N
     """Verify and replay the bundle in `directory` in one pass."""
     directory = Path(directory)
     report = ReplayReport(ok=False)
-    replayer = Replayer(work_id)
+    replayer = Replayer(work_id, archive=True)
     # The rebuilt state only grows and holds no reference cycles, yet the cyclic collector would
     # rescan it over and over as it grows: that doubled the replay time. Off while replaying.
     collecting = gc.isenabled()
@@ -355,6 +416,7 @@ def _replay(directory: Path, vkey, replayer: Replayer, report: ReplayReport,
     chunk_tree, tail, prev, seq = StreamingRoot(), [], ZERO_HASH, 0
     last_at: str | None = None
     bar = ProgressBar(progress, size, "replaying entries")
+    feed = replayer.feed
     try:
         # Worker processes (for large bundles) verify chunks ahead while this one replays.
         for start, blob, chunk in chunk_results(entries, workers or _default_workers(entries),
@@ -368,12 +430,12 @@ def _replay(directory: Path, vkey, replayer: Replayer, report: ReplayReport,
                 raise _Failed(backwards)
             last_at = chunk.last_at or last_at
             checked = chunk.entries
-            if checked is None:  # verified by a worker: decode the same bytes again here
-                checked = [decode_verified(raw) for raw in blob.split(b"\n", chunk.checked)
-                           [:chunk.checked]]
+            if checked is None:  # verified by a worker: decode the same bytes again here, one
+                # line at a time (a chunk of decoded entries would hold tens of megabytes)
+                checked = map(decode_verified, blob.split(b"\n", chunk.checked)[:chunk.checked])
             for entry in checked:  # entries before a problem still replay: they come first
                 try:
-                    replayer.feed(entry)
+                    feed(entry)
                 except ReplayError as exc:
                     raise _Failed(f"entry {entry['seq']}: {exc}") from None
             if chunk.problem:

@@ -137,9 +137,26 @@ else:
     orjson_available, _reencodes = True, _reencodes_orjson
 
 
+def _decode_verified_stdlib(raw: bytes) -> object:
+    return _fast_decode(raw.decode("utf-8"))
+
+
+def _decode_verified_orjson(raw: bytes) -> object:
+    # A verified line holds no floats, NaN or integers beyond ±(2^53−1), and no duplicate keys:
+    # orjson gives the same value as the standard decoder, two to three times faster. Anything
+    # it does not take (a lone surrogate escape) goes to the standard decoder.
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return _decode_verified_stdlib(raw)
+
+
 def decode_verified(raw: bytes) -> object:
     """Decode a line that a worker already verified (the same bytes give the same value)."""
-    return _fast_decode(raw.decode("utf-8"))
+    return _decode_verified(raw)
+
+
+_decode_verified = _decode_verified_orjson if orjson_available else _decode_verified_stdlib
 
 
 def canonical_value(raw: bytes, *, reference: bool = False) -> object:
