@@ -51,7 +51,7 @@ from pathlib import Path
 
 import rfc8785
 
-from lifecycle.evidence.signature_audit import SignatureAudit
+from lifecycle.evidence.signature_audit import SignatureAudit, check_signoffs
 from lifecycle.evidence import witness_audit
 from lifecycle.log.canonical import CanonicalError, decode, first_difference
 from lifecycle.log.merkle import (
@@ -534,11 +534,20 @@ class ProgressBar:
             self.bar.stop()
 
 
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    # Fork starts workers at once; inside a threaded program (a web server) forking is unsafe,
+    # so workers are spawned there instead.
+    context = get_context("fork" if threading.active_count() == 1 else "spawn")
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
 def chunk_results(path: Path, workers: int, *, cut_at: int | None = None,
-                  reference: bool = False, keep: bool = False):
+                  reference: bool = False, keep: bool = False,
+                  pool: ProcessPoolExecutor | None = None):
     """(start, blob, ChunkResult) in order; a line over MAX_LINE ends them with (start, None,
-    None). With workers > 1 the chunks are checked by a pool of processes, a bounded window
-    ahead of the caller; `keep` (the checked entries) applies only in-process."""
+    None). With workers > 1 the chunks are checked by a pool of processes (`pool`, else one of
+    its own), a bounded window ahead of the caller; `keep` (the checked entries) applies only
+    in-process."""
     chunk_size = CHUNK  # read at run time, so tests can make chunks small
 
     def cut_for(start: int) -> int | None:
@@ -552,27 +561,72 @@ def chunk_results(path: Path, workers: int, *, cut_at: int | None = None,
             yield start, blob, None if blob is None else check_chunk(
                 blob, start, cut_for(start), reference, keep)
         return
-    # Fork starts workers at once; inside a threaded program (a web server) forking is unsafe,
-    # so workers are spawned there instead.
-    context = get_context("fork" if threading.active_count() == 1 else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pending: deque = deque()
-        try:
-            for start, blob in chunks:
-                job = None if blob is None else pool.submit(
-                    check_chunk, blob, start, cut_for(start), reference)
-                pending.append((start, blob, job))
-                if blob is None:
-                    break
-                # A bounded window of chunks in flight keeps memory constant.
-                while len(pending) >= 2 * workers:
-                    yield _take(pending.popleft())
-            while pending:
+    if pool is None:
+        with worker_pool(workers) as own:
+            yield from _pooled_chunks(chunks, own, workers, cut_for, reference)
+        return
+    yield from _pooled_chunks(chunks, pool, workers, cut_for, reference)
+
+
+def _pooled_chunks(chunks, pool, workers, cut_for, reference):
+    pending: deque = deque()
+    try:
+        for start, blob in chunks:
+            job = None if blob is None else pool.submit(
+                check_chunk, blob, start, cut_for(start), reference)
+            pending.append((start, blob, job))
+            if blob is None:
+                break
+            # A bounded window of chunks in flight keeps memory constant.
+            while len(pending) >= 2 * workers:
                 yield _take(pending.popleft())
-        finally:
-            for _, _, job in pending:
-                if job is not None:
-                    job.cancel()
+        while pending:
+            yield _take(pending.popleft())
+    finally:
+        for _, _, job in pending:
+            if job is not None:
+                job.cancel()
+
+
+class _SignatureJobs:
+    """Deferred member-signature checks (SignatureAudit(defer=True)) run by the worker pool,
+    in batches, a bounded window ahead; `first_problem` waits for them in log order, so the
+    problem reported is the one a sequential walk reports first."""
+
+    BATCH = 512  # sign-offs per job: about 50 ms of Ed25519 checks
+
+    def __init__(self, pool: ProcessPoolExecutor | None, origin: str, workers: int):
+        self.pool, self.origin, self.window = pool, origin, 4 * max(workers, 1)
+        self.pending: deque = deque()
+        self.problem: tuple[int, str] | None = None
+
+    def submit(self, jobs: list[tuple]) -> None:
+        for at in range(0, len(jobs), self.BATCH):
+            batch = jobs[at:at + self.BATCH]
+            self.pending.append(self.pool.submit(check_signoffs, self.origin, batch)
+                                if self.pool is not None else batch)
+        while len(self.pending) > self.window and self.problem is None:
+            self._wait_oldest()
+        if self.problem is not None:
+            raise _Failed(f"entry {self.problem[0]}: {self.problem[1]}")
+
+    def _wait_oldest(self) -> None:
+        job = self.pending.popleft()
+        problem = job.result() if not isinstance(job, list) else check_signoffs(self.origin, job)
+        if problem is not None:
+            self.problem = problem
+            for later in self.pending:
+                if not isinstance(later, list):
+                    later.cancel()
+            self.pending.clear()
+
+    def first_problem(self, remaining: list[tuple]) -> tuple[int, str] | None:
+        """Every check so far, the `remaining` ones too (in this process): the first problem."""
+        if self.problem is None and remaining:
+            self.pending.append(remaining)
+        while self.pending and self.problem is None:
+            self._wait_oldest()
+        return self.problem
 
 
 def _take(item):
@@ -646,11 +700,16 @@ def _verify(directory: Path, vkey, checkpoint, workers, reference, progress,
     older_frontier = [] if older is not None and older[0] == 0 else None
     cut_at = older[0] if older is not None and older[0] > 0 else None
     bar = ProgressBar(progress, size, "verifying entries")
+    workers = workers or _default_workers(entries)
+    # Member signatures (§4.3): the keys, dossiers and open proposals are followed here, in
+    # log order; with worker processes the Ed25519 (or passkey) checks themselves run there.
+    pool = worker_pool(workers) if workers > 1 else None
+    signatures = SignatureAudit(verifier.origin, defer=pool is not None)
+    signature_jobs = _SignatureJobs(pool, verifier.origin, workers)
     try:
         chunk_size = CHUNK
-        signatures = SignatureAudit(verifier.origin)  # keys and member signatures (§4.3)
-        for start, blob, chunk in chunk_results(entries, workers or _default_workers(entries),
-                                                cut_at=cut_at, reference=reference):
+        for start, blob, chunk in chunk_results(entries, workers, cut_at=cut_at,
+                                                reference=reference, pool=pool):
             if chunk is None:
                 raise _Failed(f"entry {start}: the line is longer than {MAX_LINE} bytes")
             if chunk.first_prev is not None and chunk.first_prev != prev:
@@ -662,6 +721,7 @@ def _verify(directory: Path, vkey, checkpoint, workers, reference, progress,
             signature_problem = signatures.check_blob(blob, start, chunk.checked)
             if signature_problem is not None:
                 raise _Failed(f"entry {signature_problem[0]}: {signature_problem[1]}")
+            signature_jobs.submit(signatures.take_jobs())
             if chunk.problem:
                 raise _Failed(f"entry {chunk.problem[0]}: {chunk.problem[1]}")
             before = list(chunk_tree.frontier)
@@ -677,8 +737,19 @@ def _verify(directory: Path, vkey, checkpoint, workers, reference, progress,
             count += chunk.checked
             prev = chunk.last_leaf.hex() if chunk.last_leaf else prev
             bar.advance(chunk.checked)
+        problem = signature_jobs.first_problem(signatures.take_jobs())
+        if problem is not None:
+            raise _Failed(f"entry {problem[0]}: {problem[1]}")
+    except _Failed:
+        # A sign-off checked later but made earlier than this problem is the one to report.
+        earlier = signature_jobs.first_problem(signatures.take_jobs())
+        if earlier is not None:
+            raise _Failed(f"entry {earlier[0]}: {earlier[1]}") from None
+        raise
     finally:
         bar.close()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     result.size = count
     result.root = check_size_and_root(count, size, chunk_tree.frontier + tail, signed_root).hex()
     if older is not None:

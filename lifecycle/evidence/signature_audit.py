@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 
 from lifecycle.evidence.keys import (
     EvidenceError,
@@ -42,19 +43,41 @@ def entry_type(raw: bytes) -> bytes:
 
 _AUDITED_BYTES = frozenset(t.encode() for t in AUDITED_TYPES)
 
+try:  # the lines were verified (no floats, no big integers): orjson decodes them alike, faster
+    from orjson import JSONDecodeError as _OrjsonError
+    from orjson import loads as _orjson_loads
+except ImportError:  # pragma: no cover - depends on the installation
+    _loads = json.loads
+else:
+    def _loads(raw: bytes):
+        try:
+            return _orjson_loads(raw)
+        except _OrjsonError:
+            return json.loads(raw)
+
 
 class SignatureAudit:
     """`audit verify`'s check of keys and member signatures, entry by entry, in log order.
 
     It keeps only what later entries need — the keys, each work's latest dossier leaf, and the
-    open proposals' triggers and nonces — never the entries, so memory stays bounded."""
+    open proposals' triggers and nonces — never the entries, so memory stays bounded.
 
-    def __init__(self, origin: str):
+    With `defer`, a signed sign-off is not checked here: `check_blob` records it as a job item
+    (its line and the state it is checked against: the proposal's trigger and nonces so far,
+    the work's dossier, the signing key as registered then), and `take_jobs` hands the items
+    over, in log order, to `check_signoffs`, which runs the very same check (`_signoff`, hence
+    the live path's check_signed_signoff) anywhere — in verify's worker processes. The state
+    moves on as if each check passed; any that fails stops the verification at its entry, so
+    nothing that followed it matters."""
+
+    def __init__(self, origin: str, *, defer: bool = False):
         self.origin = origin
         self.keys: dict[str, MemberKey] = {}
         self.dossiers: dict[int, str] = {}
         self.open: dict[tuple[int, int], tuple[str, set[str]]] = {}
         self.signed = 0
+        self.defer = defer
+        self.jobs: list[tuple] = []
 
     def check_blob(self, blob: bytes, start: int, count: int) -> tuple[int, str] | None:
         """Check the first `count` lines of `blob` (entries start, start+1, …); the first
@@ -62,10 +85,14 @@ class SignatureAudit:
         for offset, raw in enumerate(blob.split(b"\n", count)[:count]):
             if entry_type(raw) in _AUDITED_BYTES:
                 seq = start + offset
-                problem = self.check(seq, raw, json.loads(raw))
+                problem = self.check(seq, raw, _loads(raw))
                 if problem:
                     return seq, problem
         return None
+
+    def take_jobs(self) -> list[tuple]:
+        jobs, self.jobs = self.jobs, []
+        return jobs
 
     def check(self, seq: int, raw: bytes, entry: dict) -> str | None:
         kind, data = entry["type"], entry["data"]
@@ -83,18 +110,47 @@ class SignatureAudit:
                 key = self.keys.get(data.get("key_id"))
                 if key is None or key.user_id != data.get("user_id"):
                     return f"key.revoked: unknown key {data.get('key_id')!r}"
-                key.revoked_seq = seq
+                # A new object, not a change to the old one: a deferred check holds the key as
+                # it was when its sign-off was made.
+                self.keys[key.key_id] = replace(key, revoked_seq=seq)
             elif kind == "proposal.opened":
                 self.open[(data["work_id"], data["proposal_id"])] = (data["trigger"], set())
             elif kind in ("proposal.withdrawn", "transition.applied"):
                 self.open.pop((data["work_id"], data["proposal_id"]), None)
             elif kind == "signoff.recorded" and ("statement" in data or "proof" in data):
-                self._signoff(seq, entry, data)
+                if self.defer:
+                    self._defer(seq, raw, entry, data)
+                else:
+                    self._signoff(seq, entry, data)
         except EvidenceError as exc:
             return f"{kind}: {exc}"
         except (KeyError, TypeError, AttributeError) as exc:
             return f"{kind}: malformed data ({exc!r})"
         return None
+
+    def _defer(self, seq: int, raw: bytes, entry: dict, data: dict) -> None:
+        """Record the sign-off's check with the state it needs, and move on as if it passed.
+        Anything the state cannot be read for fails in `_signoff` too: it is left to it."""
+        opened = key = None
+        dossier = ""
+        try:
+            work_id, proposal_id = data["work_id"], data["proposal_id"]
+            opened = self.open.get((work_id, proposal_id))
+            dossier = self.dossiers.get(work_id, "")
+            key = self.keys.get((data.get("proof") or {}).get("key_id"))
+        except (KeyError, TypeError, AttributeError):
+            pass
+        nonces = None
+        if opened is not None:
+            trigger, used = opened
+            nonces = frozenset(used)
+            statement = data.get("statement")
+            nonce = statement.get("nonce") if type(statement) is dict else None
+            if type(nonce) is str:
+                used.add(nonce)
+            opened = (trigger, nonces)
+        self.jobs.append((seq, raw, opened, dossier, key))
+        self.signed += 1
 
     def _signoff(self, seq: int, entry: dict, data: dict) -> None:
         statement, proof = parse_evidence(data.get("statement"), data.get("proof"))
@@ -108,8 +164,31 @@ class SignatureAudit:
             decision=data["decision"], reason=data.get("reason", ""),
             dossier=self.dossiers.get(data["work_id"], ""), used_nonces=nonces)
         check_signed_signoff(statement, proof, self.keys, view)
-        nonces.add(statement.nonce)
+        if not isinstance(nonces, frozenset):
+            nonces.add(statement.nonce)
         self.signed += 1
+
+
+def check_signoffs(origin: str, jobs: list[tuple]) -> tuple[int, str] | None:
+    """Run deferred sign-off checks (SignatureAudit(defer=True)), in order: the first problem
+    as (seq, reason), exactly as the sequential check reports it."""
+    for seq, raw, opened, dossier, key in jobs:
+        entry = _loads(raw)
+        data = entry["data"]
+        audit = SignatureAudit(origin)
+        if opened is not None:
+            audit.open[(data["work_id"], data["proposal_id"])] = opened
+        if dossier:
+            audit.dossiers[data["work_id"]] = dossier
+        if key is not None:
+            audit.keys[key.key_id] = key
+        try:
+            audit._signoff(seq, entry, data)
+        except EvidenceError as exc:
+            return seq, f"signoff.recorded: {exc}"
+        except (KeyError, TypeError, AttributeError) as exc:
+            return seq, f"signoff.recorded: malformed data ({exc!r})"
+    return None
 
 
 # ------------------------------------------------------------------- replay's judges
