@@ -152,16 +152,21 @@ class Replayer:
         seq = entry["seq"]
         verdicts = None
         kind = entry["type"]
-        if isinstance(entry.get("at"), str) and entry["at"] < self.last_at:
-            self._report(entry, "time", f"{entry['at']} is earlier than the previous entry's "
-                                        f"{self.last_at}")
-        self.last_at = max(self.last_at, entry.get("at") or "")
+        when = entry.get("at")
+        if isinstance(when, str):
+            if when < self.last_at:
+                self._report(entry, "time", f"{when} is earlier than the previous entry's "
+                                            f"{self.last_at}")
+            else:
+                self.last_at = when
+        elif when:
+            self.last_at = max(self.last_at, when)  # not a time: the reducer refuses it
         if kind == "transition.applied":
             verdicts = self._judge(entry, data)
         else:
             try:
-                at = parse_time(entry["at"])
-            except (CanonicalError, KeyError, TypeError, ValueError):
+                at = parse_time(when)
+            except (CanonicalError, TypeError, ValueError):
                 at = None
             for refusal in judge(self.state, entry, at):
                 self._report(entry, refusal.rule, refusal.message)

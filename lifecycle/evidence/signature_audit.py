@@ -238,8 +238,10 @@ def _signed_signoff_judge(signoff_judge):
         work = state.works.get(data.get("work_id"))
         proposal = work.proposal(data.get("proposal_id", 0)) if work else None
         nonce = (data.get("statement") or {}).get("nonce")
-        if proposal is not None and any(s.nonce == nonce for s in proposal.signoffs):
-            return _refusal("signature", "this statement was already used")
+        if proposal is not None:
+            for signoff in proposal.signoffs:
+                if signoff.nonce == nonce:
+                    return _refusal("signature", "this statement was already used")
         return []
     return judge
 
