@@ -5,9 +5,9 @@ loads, asks lifecycle.decide, and appends (DESIGN §1)."""
 
 from __future__ import annotations
 
-import json
-
 from sqlalchemy import select
+
+from lifecycle import projection
 
 import lifecycle.service as svc
 from lifecycle import decide
@@ -90,8 +90,7 @@ class AdminCommands:
             return organization
 
     def get_organization(self, organization_id: int) -> Organization:
-        return Organization.from_dict(json.loads(self._state_text("organization",
-                                                                  organization_id)))
+        return projection.organization(self._state_text("organization", organization_id))
 
     def list_organizations(self, query: str | None = None, limit: int = 100
                            ) -> list[Organization]:
@@ -105,14 +104,14 @@ class AdminCommands:
                                         | (OrganizationRow.tax_id == query))
         with self._read() as session:
             rows = session.execute(statement.limit(limit)).scalars()
-            return [Organization.from_dict(json.loads(r.state)) for r in rows]
+            return [projection.organization(r.state) for r in rows]
 
     def likely_duplicates(self, name: str) -> list[Organization]:
         """Organizations whose normalized name equals this one's: a warning, never a rule."""
         with self._read() as session:
             rows = session.execute(select(OrganizationRow).where(
                 OrganizationRow.name_key == normalize_name(name))).scalars()
-            return [Organization.from_dict(json.loads(r.state)) for r in rows]
+            return [projection.organization(r.state) for r in rows]
 
     # ------------------------------------------------------------------ networks
     def create_network(self, *, actor: svc.Actor, name: str, regions: list[str] | None = None,

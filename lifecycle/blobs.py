@@ -1,19 +1,20 @@
 """The document store: content-addressed by SHA-256, one owner for writing and reading.
 
-SQLite (one machine): files in the data folder, `documents/<2 hex>/<sha256>`.
-PostgreSQL (any number of processes and machines): the bytes live in the database itself, in
-`document_blobs` (one row per content) and `document_chunks` (1 MiB slices), so any process on
-any machine serves any document. Both ways the content moves one chunk at a time: an upload is
-read from its spooled file in chunks, a download is sent chunk by chunk; a document is never
-whole in memory.
+The bytes live in the database itself, on SQLite as on PostgreSQL: `document_blobs` (one row
+per content) and `document_chunks` (1 MiB slices), so any process on any machine serves any
+document. The content moves one chunk at a time: an upload is read from its spooled file in
+chunks, a download is sent chunk by chunk; a document is never whole in memory.
 
 Writes happen inside the write transaction of the entry that attaches the document (the caller
-passes it): on PostgreSQL the chunks commit or roll back with that entry, so a crash leaves no
-half-written document and no orphan chunk. The price: the log-head lock is held while they are
-written (under a second for a 50 MB document here). In the folder a file left behind by a
-transaction that then failed is harmless: content-addressed, nothing refers to it, and a later
-attach of the same bytes reuses it; the temporary file of an upload whose process died is swept
-an hour later.
+passes it): the chunks commit or roll back with that entry — one fsync for both — so a crash
+leaves no half-written document, no orphan chunk and no entry naming a document that is not
+there. The price: the log-head lock is held while they are written (under a second for a 50 MB
+document here).
+
+Until wave 2 SQLite kept documents as files in the data folder (`documents/<2 hex>/<sha256>`).
+Such a folder is still read: a document not in the database is looked for there. Files cost a
+second and third sync (file and directory) that the entry's commit did not cover — and without
+them a crash could keep the entry and lose the file — besides a fifth of an attach's time.
 """
 
 from __future__ import annotations
@@ -71,10 +72,9 @@ class BlobStore(Protocol):
 
 
 def blob_store(engine: Engine, data_dir: Path) -> BlobStore:
-    """The database on PostgreSQL, else the data folder."""
-    if engine.dialect.name == "postgresql":
-        return DatabaseBlobStore(engine)
-    return FolderBlobStore(Path(data_dir) / "documents")
+    """The database; and the data folder's documents of earlier versions, where there are."""
+    folder = Path(data_dir) / "documents"
+    return DatabaseBlobStore(engine, earlier=FolderBlobStore(folder) if folder.is_dir() else None)
 
 
 def _pieces(content: Content) -> Iterator[bytes]:
@@ -125,6 +125,8 @@ ABANDONED_UPLOAD_SECONDS = 3600
 
 
 class FolderBlobStore:
+    """Documents that earlier versions kept as files in the data folder: read only."""
+
     def __init__(self, root: Path):
         self.root = Path(root)
         self.sweep_abandoned_uploads()
@@ -151,29 +153,6 @@ class FolderBlobStore:
     def path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256
 
-    def put(self, conn: DriverTransaction, content: Content, *, limit: int) -> StoredBlob:
-        if not self.root.is_dir():
-            self.root.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        size = 0
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".upload-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for piece in _counted(_pieces(content), limit):
-                    size += len(piece)
-                    digest.update(piece)
-                    out.write(piece)
-            _refuse_empty(size)
-            sha = digest.hexdigest()
-            target = self.path(sha)
-            if not target.parent.is_dir():
-                target.parent.mkdir(exist_ok=True)
-            os.replace(tmp, target)
-            return StoredBlob(sha, size)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-
     def open(self, sha256: str) -> BlobContent | None:
         path = self.path(sha256)
         try:
@@ -199,8 +178,9 @@ _INSERT_CHUNK = insert_all(_chunks)
 
 
 class DatabaseBlobStore:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, earlier: FolderBlobStore | None = None):
         self.engine = engine
+        self.earlier = earlier  # documents written as files by earlier versions (SQLite)
 
     def put(self, conn: DriverTransaction, content: Content, *, limit: int) -> StoredBlob:
         # The name is the hash of the whole content, and the chunks are keyed by it: a first
@@ -238,7 +218,7 @@ class DatabaseBlobStore:
         with self.engine.connect() as read:
             row = _BLOB.one(read, {"sha256": sha256})
         if row is None:
-            return None
+            return self.earlier.open(sha256) if self.earlier is not None else None
         return BlobContent(sha256, row[0], None, self)
 
     def chunks(self, sha256: str) -> Iterator[bytes]:
@@ -247,6 +227,8 @@ class DatabaseBlobStore:
         with self.engine.connect() as read:
             row = _BLOB.one(read, {"sha256": sha256})
         if row is None:
+            if self.earlier is not None:
+                yield from self.earlier.chunks(sha256)
             return
         for idx in range(row[1]):
             with self.engine.connect() as read:

@@ -11,7 +11,6 @@ about every `deadline.reached` in the log, so a forged one that was not due is r
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -19,8 +18,9 @@ from enum import Enum
 from sqlalchemy import select
 
 from lifecycle import execution as ex
+from lifecycle import projection
 from lifecycle.log.canonical import format_time, parse_time
-from lifecycle.model import Network, Policy, Work
+from lifecycle.model import Policy, Work
 from lifecycle.states import FINAL_STAGES
 
 
@@ -126,13 +126,13 @@ def run_deadlines(lc, now: datetime | None = None) -> list[dict]:
 
     now = now or lc.clock()
     with lc._read() as session:
-        policies = {row.id: Network.from_dict(json.loads(row.state)).policy
+        policies = {row.id: projection.network(row.state).policy
                     for row in session.execute(select(NetworkRow)).scalars()}
         rows = session.execute(select(WorkRow.id, WorkRow.network_id, WorkRow.state)
                                .where(WorkRow.stage.not_in(sorted(FINAL_STAGES)))).all()
     pending: list[Deadline] = []
     for work_id, network_id, state in rows:
-        work = Work.from_dict(json.loads(state))
+        work = projection.work(state)
         pending += due_deadlines(work, policies.get(network_id) or Policy(), now)
     pending.sort(key=lambda d: (d.due, d.work_id, d.code))
     entries = []

@@ -7,16 +7,16 @@ load → decide (lifecycle.decide, whose rules are lifecycle.execution's) → ap
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from sqlalchemy import select
 
 from lifecycle import decide
 from lifecycle import execution as ex
+from lifecycle import projection
 from lifecycle.errors import Invalid
 from lifecycle.log.canonical import format_time, parse_time
-from lifecycle.model import Network, Policy, Work
+from lifecycle.model import Policy, Work
 from lifecycle.states import FINAL_STAGES
 
 
@@ -90,14 +90,14 @@ class ExecutionCommands:
 
         at = parse_time(format_time(at or self.clock()))
         with self._read() as session:
-            policies = {row.id: Network.from_dict(json.loads(row.state)).policy
+            policies = {row.id: projection.network(row.state).policy
                         for row in session.execute(select(NetworkRow)).scalars()}
             rows = session.execute(select(WorkRow.state)
                                    .where(WorkRow.stage.in_(("execution", "suspended")))
                                    .order_by(WorkRow.id)).scalars().all()
         report = []
         for state in rows:
-            work = Work.from_dict(json.loads(state))
+            work = projection.work(state)
             policy = policies.get(work.network_id) or Policy()
             found = ex.paralysis(work, policy, at)
             if found is None:

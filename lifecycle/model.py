@@ -32,12 +32,22 @@ def plain(value):
     return value
 
 
+_FIELD_NAMES: dict[type, frozenset] = {}
+
+
 def _from_dict(cls, data: dict):
-    try:
-        return cls(**data)  # what the projections store: exactly the fields
-    except TypeError:
-        names = cls.__dataclass_fields__  # older or foreign data: keep the known fields
-        return cls(**{k: v for k, v in data.items() if k in names})
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(cls.__dataclass_fields__)
+    if data.keys() == names:
+        # What the projections store: exactly the fields. The dict becomes the object's own
+        # (it is freshly parsed JSON), skipping __init__ and its default factories — a work's
+        # projection holds hundreds of these, and every command on the work decodes it again.
+        obj = object.__new__(cls)
+        obj.__dict__.update(data)
+        return obj
+    # Older or foreign data: the known fields, with defaults for those it lacks.
+    return cls(**{k: v for k, v in data.items() if k in names})
 
 
 ORGANIZATION_KINDS = ("public_entity", "company", "consortium", "association", "ngo",

@@ -4,6 +4,7 @@ the folded text of what a reader searches by, rebuilt whenever the work changes.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -37,4 +38,9 @@ def search_key(work: Work) -> str:
     the awarded supplier's (and consortium's) names and RUCs, separated by ' | '."""
     parts = [work.code, work.title, work.entity, work.cui or "", work.province or "",
              work.district or "", *_parties(work.award)]
-    return " | ".join(fold(p) for p in parts if p)
+    return " | ".join(_fold_field(p) for p in parts if p)
+
+
+# Every write folds its work's code, title and places again; they rarely change. (Searches
+# fold the reader's query with `fold` itself: a cache of arbitrary queries could grow large.)
+_fold_field = functools.lru_cache(maxsize=4096)(fold)

@@ -17,14 +17,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO
 
 from pwdlib import PasswordHash
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from lifecycle import decide
+from lifecycle import decide, projection
 from lifecycle.admin_commands import AdminCommands
 from lifecycle import execution
 from lifecycle import validation as check
@@ -34,13 +34,9 @@ from lifecycle.db import (
     DriverTransaction,
     LogEntry,
     Prepared,
-    LogHead,
-    MerkleNode,
     NetworkRow,
-    OrganizationRow,
     User,
     WorkRow,
-    insert_all,
 )
 from lifecycle.evidence.signing import SigningCommands
 from lifecycle.execution_commands import ExecutionCommands, amendment_input
@@ -56,26 +52,42 @@ from lifecycle.errors import (
 from lifecycle.decide import Refusal
 from lifecycle.guards import GuardResult, GuardState, evaluate, red_flags
 from lifecycle.guards.policy import pinned
-from lifecycle.log.canonical import encode, format_time, parse_time
-from lifecycle.log.merkle import leaf_hash, nodes_to_store_on_append, root_from_frontier
+from lifecycle.log.canonical import format_time, parse_time
+from lifecycle.log.merkle import root_from_frontier
 from lifecycle.model import (
     DEFAULT_SLA_DAYS,
     Network,
     Organization,
     Policy,
     Proposal,
-    State,
     UserInfo,
     Work,
 )
-from lifecycle.organizations import normalize_name
 from lifecycle.outbox import check_email
 from lifecycle.work_details import WorkCorrections, check_details
-from lifecycle.search import fold, search_key
+from lifecycle.search import fold
 from lifecycle.outbox import enqueue_for as enqueue_notifications
 from lifecycle.outbox import save_settings as save_notification_settings
-from lifecycle.reducer import apply
 from lifecycle.states import FINAL_STAGES, SECTORS, STAGES
+
+from lifecycle.transaction import (  # noqa: F401  (_Tx: the type other command mixins name)
+    _HEAD_ROW,
+    _INSERT_HEAD,
+    _INSERT_USER,
+    _LOCK_HEAD,
+    _LOG,
+    _MAX_ID,
+    _NETWORKS,
+    _ORGS,
+    _STATE_OF,
+    _USER_BY_NAME,
+    _USER_BY_TOKEN,
+    _USERS,
+    _WORK_BY_CODE,
+    _WORKS,
+    LogHeadRow,
+    _Tx,
+)
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 _passwords = PasswordHash.recommended()
@@ -140,201 +152,6 @@ def refuse(refusals: list[Refusal]) -> None:
     key = "guard" if first.kind == "refused" else "field"
     raise _ERRORS[first.kind](first.message, [{key: r.rule, "message": r.message}
                                               for r in refusals])
-
-
-_LOG = LogEntry.__table__
-_NODES = MerkleNode.__table__
-_HEAD = LogHead.__table__
-_USERS = User.__table__
-_NETWORKS = NetworkRow.__table__
-_WORKS = WorkRow.__table__
-_ORGS = OrganizationRow.__table__
-# Statements built once: constructing a statement costs more than running it on SQLite.
-_INSERT_ENTRY = insert_all(_LOG)
-_INSERT_NODE = insert_all(_NODES)
-_HEAD_COLUMNS = (_HEAD.c.size, _HEAD.c.head, _HEAD.c.frontier)
-_LOCK_HEAD = Prepared(select(*_HEAD_COLUMNS).where(_HEAD.c.id == 1).with_for_update())
-_UPDATE_HEAD = Prepared(_HEAD.update().where(_HEAD.c.id == 1).values(
-    size=bindparam("size"), head=bindparam("head"), frontier=bindparam("frontier")))
-_HEAD_ROW = Prepared(select(*_HEAD_COLUMNS).where(_HEAD.c.id == 1))
-_STATE_OF = {
-    "network": Prepared(select(_NETWORKS.c.state).where(_NETWORKS.c.id == bindparam("key"))),
-    "work": Prepared(select(_WORKS.c.state).where(_WORKS.c.id == bindparam("key"))),
-    "organization": Prepared(select(_ORGS.c.state).where(_ORGS.c.id == bindparam("key"))),
-}
-_INSERT_ROW = {"network": insert_all(_NETWORKS), "work": insert_all(_WORKS),
-               "organization": insert_all(_ORGS)}
-_ORG_BY_TAX_ID = Prepared(select(_ORGS.c.id).where(_ORGS.c.tax_id == bindparam("tax_id")))
-_ALL_NETWORKS = Prepared(select(_NETWORKS.c.id))
-_LAST_AT = Prepared(select(_LOG.c.at).where(_LOG.c.seq == bindparam("seq")))
-_USER_COLUMNS = (_USERS.c.id, _USERS.c.username, _USERS.c.role, _USERS.c.entity,
-                 _USERS.c.organization_id)
-_USERS_BY_PERSON = Prepared(select(*_USER_COLUMNS, _USERS.c.person_id)
-                            .where(_USERS.c.person_id == bindparam("person_id")))
-_INSERT_HEAD = insert_all(_HEAD)
-_INSERT_USER = insert_all(_USERS)
-_USER_BY_NAME = Prepared(select(_USERS.c.id).where(_USERS.c.username == bindparam("username")))
-_USER_BY_ID = Prepared(select(*_USER_COLUMNS, _USERS.c.person_id)
-                       .where(_USERS.c.id == bindparam("id")))
-_USER_BY_TOKEN = Prepared(select(*_USER_COLUMNS)
-                          .where(_USERS.c.token_hash == bindparam("token_hash")))
-_WORK_BY_CODE = Prepared(select(_WORKS.c.id).where(_WORKS.c.code == bindparam("code")))
-_MAX_ID = {table.name: Prepared(select(func.max(table.c.id)))
-           for table in (_USERS, _NETWORKS, _WORKS, _ORGS)}
-_UPDATE_ROW = {
-    kind: Prepared(table.update().where(table.c.id == bindparam("key")).values(
-        {c.name: bindparam(c.name) for c in table.columns if c.name != "id"}))
-    for kind, table in (("network", _NETWORKS), ("work", _WORKS), ("organization", _ORGS))
-}
-
-
-class LogHeadRow(NamedTuple):
-    size: int
-    head: str
-    frontier: str
-
-
-class _Tx:
-    """One write transaction: the part of the state it loaded, and the entries it appends.
-
-    It works on a Core connection, not the ORM: a command writes a handful of rows, and the
-    ORM's unit of work would cost more than the writes themselves."""
-
-    def __init__(self, conn: DriverTransaction, head, at: datetime):
-        self.conn = conn
-        self.size, self.head_hash = head.size, head.head
-        self.at = format_time(at)
-        if head.size:
-            # The log's time never runs backwards (DESIGN §4): a clock that stepped back is
-            # clamped to the previous entry's time.
-            previous = _LAST_AT.one(conn, {"seq": head.size - 1})
-            if previous and previous[0] > self.at:
-                self.at = previous[0]
-        self.at_dt = parse_time(self.at)
-        self.state = State(size=head.size, head=head.head)
-        self.frontier = [bytes.fromhex(h) for h in head.frontier.split(",") if h]
-        self._loaded: dict[tuple[str, int], str] = {}
-        self._touched: set[tuple[str, int]] = set()
-        self.entries: list[dict] = []
-
-    def _row_state(self, kind: str, key: int) -> str | None:
-        row = _STATE_OF[kind].one(self.conn, {"key": key})
-        return row[0] if row else None
-
-    def network(self, network_id: int) -> Network:
-        if network_id not in self.state.networks:
-            text = self._row_state("network", network_id)
-            if text is None:
-                raise NotFound(f"network {network_id} not found")
-            self.state.networks[network_id] = Network.from_dict(json.loads(text))
-            self._loaded[("network", network_id)] = text
-        return self.state.networks[network_id]
-
-    def organization(self, organization_id: int | None) -> Organization | None:
-        """The organization, or None when there is none with that id."""
-        if organization_id is None or type(organization_id) is not int:
-            return None
-        if organization_id not in self.state.organizations:
-            text = self._row_state("organization", organization_id)
-            if text is None:
-                return None
-            self.state.organizations[organization_id] = Organization.from_dict(json.loads(text))
-            self._loaded[("organization", organization_id)] = text
-        return self.state.organizations[organization_id]
-
-    def organization_by_tax_id(self, tax_id: str | None) -> Organization | None:
-        row = _ORG_BY_TAX_ID.one(self.conn, {"tax_id": tax_id}) if tax_id else None
-        return self.organization(row[0]) if row else None
-
-    def all_networks(self) -> list[Network]:
-        return [self.network(row[0]) for row in _ALL_NETWORKS(self.conn).fetchall()]
-
-    def user(self, user_id) -> UserInfo | None:
-        row = _USER_BY_ID.one(self.conn, {"id": user_id}) if type(user_id) is int else None
-        return UserInfo(*row) if row else None
-
-    def users_of_person(self, person_id: str | None) -> list[UserInfo]:
-        if not person_id:
-            return []
-        return [UserInfo(*row) for row in
-                _USERS_BY_PERSON(self.conn, {"person_id": person_id}).fetchall()]
-
-    def work(self, work_id: int) -> Work:
-        if work_id not in self.state.works:
-            text = self._row_state("work", work_id)
-            if text is None:
-                raise NotFound(f"work {work_id} not found")
-            self.state.works[work_id] = Work.from_dict(json.loads(text))
-            self._loaded[("work", work_id)] = text
-        return self.state.works[work_id]
-
-    def emit(self, type_: str, actor: Actor, data: dict) -> dict:
-        """Append one entry to the log and apply it to the loaded state."""
-        entry = {
-            "v": 1,
-            "seq": self.size,
-            "prev": self.head_hash,
-            "at": self.at,
-            "type": type_,
-            "actor": actor.as_log(),
-            "data": data,
-        }
-        raw = encode(entry)
-        leaf = leaf_hash(raw)
-        self.frontier, nodes = nodes_to_store_on_append(self.frontier, self.size, leaf)
-        _INSERT_ENTRY(self.conn, {
-            "seq": self.size, "entry": raw, "leaf_hash": leaf, "type": type_,
-            "work_id": data.get("work_id"), "at": self.at})
-        _INSERT_NODE(self.conn, many=[
-            {"level": level, "idx": idx, "hash": h} for level, idx, h in nodes])
-        self.size += 1
-        self.head_hash = leaf.hex()
-        apply(self.state, entry)
-        # Only the objects an entry names can change; the rest need not be serialized again.
-        if "work_id" in data:
-            self._touched.add(("work", data["work_id"]))
-        elif "network_id" in data:
-            self._touched.add(("network", data["network_id"]))
-        elif type_.startswith("organization."):
-            self._touched.add(("organization", data["organization_id"]))
-        self.entries.append(entry)
-        return entry
-
-    def flush(self) -> None:
-        """Write the projections the entries changed, then the new log head."""
-        for kind, key in sorted(self._touched):
-            if kind == "network":
-                network = self.state.networks[key]
-                self._store("network", key, network,
-                            {"name": network.name, "region": network.region})
-                continue
-            if kind == "organization":
-                org = self.state.organizations[key]
-                self._store("organization", key, org, {
-                    "name": org.name, "name_key": normalize_name(org.name),
-                    "tax_id": org.tax_id, "kind": org.kind})
-                continue
-            work = self.state.works[key]
-            self._store("work", key, work, {
-                "code": work.code, "title": work.title, "entity": work.entity,
-                "region": work.region, "network_id": work.network_id, "stage": work.stage,
-                "version": work.version, "last_change_at": work.last_change_at,
-                "stage_entered_at": work.stage_entered_at, "search_key": search_key(work)})
-        if self.entries:
-            _UPDATE_HEAD(self.conn, {
-                "size": self.size, "head": self.head_hash,
-                "frontier": ",".join(h.hex() for h in self.frontier)})
-
-    def _store(self, kind: str, key: int, obj: Network | Work | Organization,
-               columns: dict) -> None:
-        text = projection_json(obj)
-        before = self._loaded.get((kind, key))
-        if before == text:
-            return
-        if before is None:
-            _INSERT_ROW[kind](self.conn, {"id": key, "state": text, **columns})
-        else:
-            _UPDATE_ROW[kind](self.conn, {"key": key, "state": text, **columns})
 
 
 class Lifecycle(AdminCommands, SigningCommands, ExecutionCommands, WorkCorrections):
@@ -529,14 +346,9 @@ class Lifecycle(AdminCommands, SigningCommands, ExecutionCommands, WorkCorrectio
             return work
 
     def _store_blob(self, tx: _Tx, content: bytes | IO[bytes]) -> tuple[str, int]:
-        # In the write transaction: on PostgreSQL the chunks commit or roll back with the entry.
+        # In the write transaction: the chunks commit or roll back with the entry.
         stored = self.blobs.put(tx.conn, content, limit=self.max_upload_bytes)
         return stored.sha256, stored.size
-
-    def document_path(self, sha256: str) -> Path | None:
-        """The document's file in the data folder; None on PostgreSQL (use `blobs.open`)."""
-        content = self.blobs.open(sha256)
-        return content.path if content is not None else None
 
     def file_observation(self, *, actor: Actor, work_id: int, text: str) -> Work:
         text = check.text("text", text, max_len=5000)
@@ -707,15 +519,15 @@ class Lifecycle(AdminCommands, SigningCommands, ExecutionCommands, WorkCorrectio
         return row[0]
 
     def get_work(self, work_id: int) -> Work:
-        return Work.from_dict(json.loads(self._state_text("work", work_id)))
+        return projection.work(self._state_text("work", work_id))
 
     def get_network(self, network_id: int) -> Network:
-        return Network.from_dict(json.loads(self._state_text("network", network_id)))
+        return projection.network(self._state_text("network", network_id))
 
     def list_networks(self) -> list[Network]:
         with self._read() as session:
             rows = session.execute(select(NetworkRow).order_by(NetworkRow.id)).scalars()
-            return [Network.from_dict(json.loads(r.state)) for r in rows]
+            return [projection.network(r.state) for r in rows]
 
     def dry_run(self, work: Work, network: Network | None = None,
                 at: datetime | None = None) -> list[GuardResult]:
@@ -741,7 +553,7 @@ class Lifecycle(AdminCommands, SigningCommands, ExecutionCommands, WorkCorrectio
 
     def _policies(self, session: Session) -> dict[int, Policy]:
         rows = session.execute(select(NetworkRow)).scalars()
-        return {r.id: Network.from_dict(json.loads(r.state)).policy for r in rows}
+        return {r.id: projection.network(r.state).policy for r in rows}
 
     def _filter_works(self, query, *, stage=None, region=None, network_id=None, entity=None,
                       search=None, paralysed=None):
@@ -933,13 +745,6 @@ class Lifecycle(AdminCommands, SigningCommands, ExecutionCommands, WorkCorrectio
             return seace.ImportOutcome("imported", process.source_ocid, work_id, code,
                                        process.stage)
     # ------------------------------------------------------------------ end of SEACE import
-
-
-def projection_json(obj: Network | Work | Organization) -> str:
-    """The stored JSON form of a network or work: `to_dict()` as sorted compact JSON, encoded
-    in one pass (the encoder reads each dataclass's fields through `vars`)."""
-    return json.dumps(obj, default=vars, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False)
 
 
 def _actor(user: User) -> Actor:

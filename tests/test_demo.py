@@ -202,7 +202,7 @@ def test_documents_are_stored_pdfs_with_titles(lc):
         assert {"feasibilityStudy", "technicalSpecifications", "budgetApproval",
                 "evaluationReports", "contractSigned", "completionCertificate"} <= kinds
         for document in work.documents:
-            content = lc.document_path(document.sha256).read_bytes()
+            content = b"".join(lc.blobs.chunks(document.sha256))
             assert content.startswith(b"%PDF-1.4") and content.rstrip().endswith(b"%%EOF")
             assert len(content) == document.size
             assert document.title and document.filename.endswith(".pdf")

@@ -1,5 +1,5 @@
-"""Documents in the database on PostgreSQL: chunked both ways, content-addressed, atomic with
-the entry that attaches them; the data folder on SQLite."""
+"""Documents in the database (PostgreSQL and SQLite): chunked both ways, content-addressed,
+atomic with the entry that attaches them; a data folder of an earlier version still read."""
 
 from __future__ import annotations
 
@@ -138,19 +138,50 @@ def test_a_large_document_downloads_whole_from_the_database(pg_lc, clock):
     assert web.status_code == 200 and web.content == content
 
 
-def test_sqlite_keeps_documents_in_the_data_folder(tmp_path, clock):
+def test_sqlite_keeps_documents_in_the_database_with_the_entry(tmp_path, clock):
     from tests.conftest import make_lifecycle
 
     lc = make_lifecycle(tmp_path, "sqlite", clock)
     world = build_world(lc, clock)
     content = _big(CHUNK_BYTES + 3)
     document = world.attach("feasibilityStudy", content=content).documents[-1]
-    assert isinstance(lc.blobs, FolderBlobStore)
+    assert isinstance(lc.blobs, DatabaseBlobStore)
+    assert _stored(lc) == (1, 2)
+    assert not (lc.data_dir / "documents").exists()
     stored = lc.blobs.open(document.sha256)
-    assert stored.path == lc.data_dir / "documents" / document.sha256[:2] / document.sha256
-    assert stored.path.read_bytes() == content
-    assert not [name for name in os.listdir(lc.data_dir / "documents") if name.startswith(".")]
+    assert stored.path is None and stored.size == len(content)
+    assert b"".join(stored.chunks()) == content
+
+    # A refused attach leaves neither the document nor its chunks behind.
+    lc.before_commit = lambda tx: (_ for _ in ()).throw(RuntimeError("crash before commit"))
+    with pytest.raises(RuntimeError):
+        world.attach("feasibilityStudy", content=_big(50_000))
+    lc.before_commit = None
+    assert _stored(lc) == (1, 2)
     lc.engine.dispose()
+
+
+def test_documents_an_earlier_version_kept_in_the_data_folder_are_still_served(tmp_path, clock):
+    from tests.conftest import make_lifecycle
+
+    lc = make_lifecycle(tmp_path, "sqlite", clock)
+    world = build_world(lc, clock)
+    document = world.attach("feasibilityStudy", content=b"%PDF-1.4 antes").documents[-1]
+    lc.engine.dispose()
+    # The data folder as wave 1 left it: the bytes in documents/<2 hex>/<sha256>, not in the
+    # database.
+    legacy = lc.data_dir / "documents" / document.sha256[:2] / document.sha256
+    legacy.parent.mkdir(parents=True)
+    legacy.write_bytes(b"%PDF-1.4 antes")
+    with lc.engine.begin() as conn:
+        conn.execute(DocumentChunk.__table__.delete())
+        conn.execute(DocumentBlob.__table__.delete())
+    reopened = make_lifecycle(tmp_path, "sqlite", clock)
+    stored = reopened.blobs.open(document.sha256)
+    assert stored is not None and stored.path == legacy and stored.size == len(b"%PDF-1.4 antes")
+    assert b"".join(reopened.blobs.chunks(document.sha256)) == b"%PDF-1.4 antes"
+    assert reopened.blobs.open("0" * 64) is None
+    reopened.engine.dispose()
 
 
 def test_an_upload_abandoned_by_a_dead_process_is_swept_from_the_folder(tmp_path):
