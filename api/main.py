@@ -161,6 +161,9 @@ def create_app(lifecycle: Lifecycle | None = None) -> FastAPI:
     from api.docs import router as docs_router
 
     app.include_router(docs_router)
+    from api.routing import flatten_routes
+
+    flatten_routes(app)  # one pass over a flat list per request, not a walk of the tree
 
     def openapi() -> dict:
         if app.openapi_schema is None:

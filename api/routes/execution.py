@@ -3,6 +3,7 @@ by an official of the work's entity. The rules are the engine's (lifecycle.execu
 
 from fastapi import APIRouter
 
+from api.writer import write
 from api.deps import LifecycleDep, OfficialUser
 from api.schemas import MilestoneIn, MilestoneOut, ValuationIn, ValuationOut, WorkId, problems
 
@@ -16,9 +17,10 @@ async def report_valuation(work_id: WorkId, body: ValuationIn, actor: OfficialUs
     """A month's valuation (valorización): cumulative physical and financial percentages that
     never decrease, the month's amount (the amounts valued never above the current contract
     amount) and its paymentCertificate or physicalProgressReport."""
-    work = lc.report_valuation(actor=actor, work_id=work_id, period=body.period,
-                               physical_pct=body.physical_pct, financial_pct=body.financial_pct,
-                               amount=body.amount, document_id=body.document_id)
+    work = await write(
+        lc.report_valuation, actor=actor, work_id=work_id, period=body.period,
+        physical_pct=body.physical_pct, financial_pct=body.financial_pct, amount=body.amount,
+        document_id=body.document_id)
     return ValuationOut.model_validate(work.valuations[-1].__dict__)
 
 
@@ -28,6 +30,7 @@ async def record_milestone(work_id: WorkId, body: MilestoneIn, actor: OfficialUs
                            lc: LifecycleDep):
     """A tender milestone: bases_integrated (needed for the award), offers_opened, and after
     the buena pro appeal_filed / appeal_resolved (sign_contract waits while one is pending)."""
-    work = lc.record_milestone(actor=actor, work_id=work_id, code=body.code, date=body.date,
-                               document_id=body.document_id)
+    work = await write(
+        lc.record_milestone, actor=actor, work_id=work_id, code=body.code, date=body.date,
+        document_id=body.document_id)
     return MilestoneOut.model_validate(work.milestones[-1].__dict__)

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from api.writer import write
 from api.deps import CurrentUser, LifecycleDep, MemberUser
 from api.schemas import problems
 from lifecycle.errors import Invalid
@@ -86,7 +87,7 @@ async def registration_options(actor: MemberUser, lc: LifecycleDep, request: Req
     """Options for navigator.credentials.create(): user verification required; EdDSA, ES256
     or RS256; the member's passkeys excluded. The challenge is valid for ten minutes."""
     rp_id, _ = relying_party(request)
-    return lc.key_registration_options(actor=actor, rp_id=rp_id, rp_name=RP_NAME)
+    return await write(lc.key_registration_options, actor=actor, rp_id=rp_id, rp_name=RP_NAME)
 
 
 @router.post("", status_code=201, response_model=KeyOut, responses=problems(403, 409))
@@ -102,4 +103,4 @@ def register_key(body: KeyIn, actor: MemberUser, lc: LifecycleDep, request: Requ
 @router.delete("/{key_id}", response_model=KeyOut, responses=problems(403, 404, 409))
 async def revoke_key(key_id: str, actor: MemberUser, lc: LifecycleDep):
     """Revoke one of your keys (`key.revoked`): sign-offs it signs from now on are refused."""
-    return KeyOut.of(lc.revoke_key(actor=actor, key_id=key_id))
+    return KeyOut.of(await write(lc.revoke_key, actor=actor, key_id=key_id))

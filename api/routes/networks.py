@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 
+from api.writer import write
 from api.deps import AdminUser, LifecycleDep
 from api.schemas import (
     MemberIn,
@@ -30,8 +31,8 @@ async def list_networks(lc: LifecycleDep):
 
 @router.post("", status_code=201, response_model=NetworkOut, responses=problems(403))
 async def create_network(body: NetworkIn, actor: AdminUser, lc: LifecycleDep):
-    return NetworkOut.of(lc.create_network(actor=actor, name=body.name, regions=body.regions,
-                                           region=body.region))
+    return NetworkOut.of(await write(
+        lc.create_network, actor=actor, name=body.name, regions=body.regions, region=body.region))
 
 
 @router.get("/{network_id}", response_model=NetworkOut, responses=problems(404))
@@ -45,9 +46,9 @@ async def get_network(network_id: NetworkId, lc: LifecycleDep):
 async def add_member(network_id: NetworkId, body: MemberIn, actor: AdminUser, lc: LifecycleDep):
     """Add a user with the role member to the network for their organization, whose sector
     the member takes."""
-    network = lc.add_member(actor=actor, network_id=network_id, user_id=body.user_id,
-                            organization_id=body.organization_id,
-                            constituencies=list(body.constituencies))
+    network = await write(
+        lc.add_member, actor=actor, network_id=network_id, user_id=body.user_id,
+        organization_id=body.organization_id, constituencies=list(body.constituencies))
     return _member(network, body.user_id)
 
 
@@ -55,7 +56,7 @@ async def add_member(network_id: NetworkId, body: MemberIn, actor: AdminUser, lc
                responses=problems(403, 404))
 async def remove_member(network_id: NetworkId, user_id: UserId, actor: AdminUser, lc: LifecycleDep):
     """The member leaves the network; their approvals stop counting."""
-    network = lc.remove_member(actor=actor, network_id=network_id, user_id=user_id)
+    network = await write(lc.remove_member, actor=actor, network_id=network_id, user_id=user_id)
     return _member(network, user_id)
 
 
@@ -67,6 +68,6 @@ async def get_policy(network_id: NetworkId, lc: LifecycleDep):
 @router.put("/{network_id}/policy", response_model=PolicyOut, responses=problems(403, 404))
 async def set_policy(network_id: NetworkId, body: PolicyIn, actor: AdminUser, lc: LifecycleDep):
     """Set a new version of the policy; omitted fields keep their current value."""
-    network = lc.set_policy(actor=actor, network_id=network_id,
-                            **body.model_dump(exclude_none=True))
+    network = await write(
+        lc.set_policy, actor=actor, network_id=network_id, **body.model_dump(exclude_none=True))
     return PolicyOut.model_validate(network.policy.__dict__)

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
+from api.writer import write
 from api.deps import AdminUser, LifecycleDep
 from api.schemas import MAX_ID, OrganizationIn, OrganizationOut, OrganizationPatch, problems, \
     text_query
@@ -26,9 +27,9 @@ def _out(lc: Lifecycle, organization: Organization) -> OrganizationOut:
 async def create_organization(body: OrganizationIn, actor: AdminUser, lc: LifecycleDep):
     """Register an organization (admin). Public entities and companies need a valid RUC,
     unique among organizations; a likely duplicate by name is listed, not refused."""
-    organization = lc.create_organization(
-        actor=actor, name=body.name, kind=body.kind, sector=body.sector, tax_id=body.tax_id,
-        region=body.region, consortium_members=list(body.consortium_members))
+    organization = await write(
+        lc.create_organization, actor=actor, name=body.name, kind=body.kind, sector=body.sector,
+        tax_id=body.tax_id, region=body.region, consortium_members=list(body.consortium_members))
     return _out(lc, organization)
 
 
@@ -36,8 +37,9 @@ async def create_organization(body: OrganizationIn, actor: AdminUser, lc: Lifecy
               responses=problems(403, 404, 409))
 async def update_organization(organization_id: OrganizationId, body: OrganizationPatch,
                               actor: AdminUser, lc: LifecycleDep):
-    organization = lc.update_organization(actor=actor, organization_id=organization_id,
-                                          **body.model_dump(exclude_none=True))
+    organization = await write(
+        lc.update_organization, actor=actor, organization_id=organization_id,
+        **body.model_dump(exclude_none=True))
     return _out(lc, organization)
 
 

@@ -3,6 +3,7 @@ signed off by the members of its network."""
 
 from fastapi import APIRouter, Request, Response
 
+from api.writer import write
 from api.deps import IfMatch, LifecycleDep, MemberUser, OfficialUser
 from api.routes.works import etag
 from api.schemas import (
@@ -20,6 +21,7 @@ from api.schemas import (
 )
 from lifecycle.errors import NotFound, Refused
 from lifecycle.model import Proposal
+from lifecycle.reads import work_and_network
 from lifecycle.service import Lifecycle
 
 router = APIRouter(prefix="/works/{work_id}/proposals", tags=["proposals"])
@@ -38,28 +40,28 @@ def spanish_words(request: Request):
 
 def proposal_out(lc: Lifecycle, work_id: int, proposal: Proposal) -> ProposalOut:
     """The proposal as committed, with its tally against the network as it stands."""
-    work = lc.get_work(work_id)
-    return ProposalOut.of(work, lc.get_network(work.network_id), work.proposal(proposal.id))
+    work, network = work_and_network(lc, work_id)
+    return ProposalOut.of(work, network, work.proposal(proposal.id))
 
 
 @router.post("", status_code=201, response_model=ProposalOut, responses=problems(403, 404, 409))
 async def open_proposal(work_id: WorkId, body: ProposalIn, actor: OfficialUser, lc: LifecycleDep):
     """Propose a stage change (one open proposal per work). An award carries
     `{supplier, amount, bidders}`; its red flags are computed now and shown to reviewers."""
-    proposal = lc.open_proposal(
-        actor=actor, work_id=work_id, trigger=body.trigger, justification=body.justification,
-        award=body.award.model_dump() if body.award else None,
+    proposal = await write(
+        lc.open_proposal, actor=actor, work_id=work_id, trigger=body.trigger,
+        justification=body.justification, award=body.award.model_dump() if body.award else None,
         amendment=body.amendment.model_dump(exclude_none=True) if body.amendment else None)
     return proposal_out(lc, work_id, proposal)
 
 
 @router.get("/{proposal_id}", response_model=ProposalOut, responses=problems(404))
 async def get_proposal(work_id: WorkId, proposal_id: ProposalId, lc: LifecycleDep):
-    work = lc.get_work(work_id)
+    work, network = work_and_network(lc, work_id)
     proposal = work.proposal(proposal_id)
     if proposal is None:
         raise NotFound(f"proposal {proposal_id} of work {work.code} not found")
-    return ProposalOut.of(work, lc.get_network(work.network_id), proposal)
+    return ProposalOut.of(work, network, proposal)
 
 
 @router.post("/{proposal_id}/signoffs", status_code=201, response_model=ProposalOut,
@@ -68,9 +70,9 @@ async def record_signoff(work_id: WorkId, proposal_id: ProposalId, body: SignOff
                    lc: LifecycleDep):
     """A member of the work's network approves, blocks (with a reason) or withdraws their
     earlier stance. Their latest sign-off is the one that counts."""
-    proposal = lc.record_signoff(actor=actor, work_id=work_id, proposal_id=proposal_id,
-                                 decision=body.decision, reason=body.reason,
-                                 statement=body.statement, proof=body.proof)
+    proposal = await write(
+        lc.record_signoff, actor=actor, work_id=work_id, proposal_id=proposal_id,
+        decision=body.decision, reason=body.reason, statement=body.statement, proof=body.proof)
     return proposal_out(lc, work_id, proposal)
 
 
@@ -82,9 +84,9 @@ async def signoff_statement(work_id: WorkId, proposal_id: ProposalId, actor: Mem
     proof to …/signoffs."""
     from api.routes.keys import statement_out
 
-    return statement_out(lc.signoff_statement(actor=actor, work_id=work_id,
-                                              proposal_id=proposal_id, decision=decision,
-                                              reason=reason))
+    return statement_out(await write(
+        lc.signoff_statement, actor=actor, work_id=work_id, proposal_id=proposal_id,
+        decision=decision, reason=reason))
 
 
 @router.post("/{proposal_id}/apply", response_model=ApplyOut,
@@ -95,8 +97,8 @@ async def apply_proposal(work_id: WorkId, proposal_id: ProposalId, actor: Offici
     409 with every failing guard in `errors` (and every verdict in `guards`). With
     `Accept-Language: es` the errors' messages say what is missing in Spanish, from the
     guards' figures (the log keeps the engine's own wording)."""
-    outcome = lc.apply_proposal(actor=actor, work_id=work_id, proposal_id=proposal_id,
-                                if_match=if_match)
+    outcome = await write(
+        lc.apply_proposal, actor=actor, work_id=work_id, proposal_id=proposal_id, if_match=if_match)
     guards = [GuardOut.of(r) for r in outcome.results]
     if not outcome.applied:
         failing = [{"guard": g.guard, "message": g.message} for g in guards if not g.ok]
@@ -125,7 +127,8 @@ async def apply_proposal(work_id: WorkId, proposal_id: ProposalId, actor: Offici
              responses=problems(403, 404, 409))
 async def withdraw_proposal(work_id: WorkId, proposal_id: ProposalId, actor: OfficialUser,
                       lc: LifecycleDep):
-    proposal = lc.withdraw_proposal(actor=actor, work_id=work_id, proposal_id=proposal_id)
+    proposal = await write(
+        lc.withdraw_proposal, actor=actor, work_id=work_id, proposal_id=proposal_id)
     return proposal_out(lc, work_id, proposal)
 
 
@@ -135,6 +138,7 @@ async def overrule_block(work_id: WorkId, proposal_id: ProposalId, body: Overrul
                          actor: OfficialUser, lc: LifecycleDep):
     """Lift the block of a member who has left the network: needs the quorum plus two counted
     approvals and a written reason; logged as block.overruled and flagged on the proposal."""
-    proposal = lc.overrule_block(actor=actor, work_id=work_id, proposal_id=proposal_id,
-                                 user_id=body.user_id, reason=body.reason)
+    proposal = await write(
+        lc.overrule_block, actor=actor, work_id=work_id, proposal_id=proposal_id,
+        user_id=body.user_id, reason=body.reason)
     return proposal_out(lc, work_id, proposal)

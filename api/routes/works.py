@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from api.writer import write
 from api.deps import LifecycleDep, OfficialUser
 from api.schemas import (
     DocumentOut,
@@ -22,17 +23,18 @@ from api.schemas import (
     problems,
     text_query,
 )
-from lifecycle.model import Work
+from lifecycle.model import Network, Work
+from lifecycle.reads import work_and_network
 from lifecycle.service import Lifecycle
 from lifecycle.states import legal_triggers
 
 router = APIRouter(prefix="/works", tags=["works"])
 
 
-def work_detail(lc: Lifecycle, work: Work) -> WorkOut:
-    network = lc.get_network(work.network_id)
+def _settled_detail(work: Work, network: Network) -> WorkOut:
+    """The work's detail but for the dry run: what depends on the work and its network only
+    (the open proposal's tally, the documents, the legal triggers), not on the time."""
     proposal = work.open_proposal
-    dry_run = [GuardOut.of(r) for r in lc.dry_run(work, network)]
     data = dict(vars(work))  # top-level fields; the nested lists are converted just below
     data.update(
         observations=[vars(o) for o in work.observations],
@@ -41,10 +43,36 @@ def work_detail(lc: Lifecycle, work: Work) -> WorkOut:
         proposals=[ProposalBrief.model_validate(p.__dict__) for p in work.proposals],
         open_proposal=ProposalOut.of(work, network, proposal) if proposal else None,
         red_flags=proposal.red_flags if proposal else [],
-        dry_run=dry_run,
-        missing=[g for g in dry_run if not g.ok],
+        dry_run=[], missing=[],
         legal_triggers=legal_triggers(work.stage, (work.suspended_from or {}).get("stage")))
     return WorkOut.model_validate(data)
+
+
+# By work id: the work and network objects of lifecycle.reads (shared, never changed) and the
+# settled detail built from them. The same two objects mean the same stored texts, so the
+# same detail; a changed work or network comes back as new objects and is built again.
+_SETTLED: dict[int, tuple[Work, Network, WorkOut]] = {}
+_MAX_SETTLED = 1024
+
+
+def work_detail(lc: Lifecycle, work: Work, network: Network | None = None, *,
+                shared: bool = False) -> WorkOut:
+    """The work with its open proposal's tally and a dry run of its guards as of now.
+    `shared`: work and network come from lifecycle.reads, and the settled part may be kept."""
+    if network is None:
+        network = lc.get_network(work.network_id)
+    kept = _SETTLED.get(work.id) if shared else None
+    if kept is not None and kept[0] is work and kept[1] is network:
+        settled = kept[2]
+    else:
+        settled = _settled_detail(work, network)
+        if shared:
+            if len(_SETTLED) >= _MAX_SETTLED:
+                _SETTLED.clear()
+            _SETTLED[work.id] = (work, network, settled)
+    dry_run = [GuardOut.of(r) for r in lc.dry_run(work, network)]  # the guards as of now
+    return settled.model_copy(update={"dry_run": dry_run,
+                                      "missing": [g for g in dry_run if not g.ok]})
 
 
 def etag(work: Work) -> str:
@@ -55,12 +83,11 @@ def etag(work: Work) -> str:
 async def register_work(body: WorkIn, actor: OfficialUser, lc: LifecycleDep, response: Response):
     """Register a work of the official's entity; its region's network oversees it, and it
     starts in design."""
-    work = lc.register_work(actor=actor, code=body.code, title=body.title,
-                            entity_id=body.entity_id, region=body.region,
-                            network_id=body.network_id,
-                            reference_amount=body.reference_amount, currency=body.currency,
-                            cui=body.cui, province=body.province, district=body.district,
-                            sector=body.sector, description=body.description)
+    work = await write(
+        lc.register_work, actor=actor, code=body.code, title=body.title, entity_id=body.entity_id,
+        region=body.region, network_id=body.network_id, reference_amount=body.reference_amount,
+        currency=body.currency, cui=body.cui, province=body.province, district=body.district,
+        sector=body.sector, description=body.description)
     response.headers["ETag"] = etag(work)
     response.headers["Location"] = f"/api/v1/works/{work.id}"
     return work_detail(lc, work)
@@ -72,7 +99,7 @@ async def correct_work(work_id: WorkId, body: WorkCorrection, actor: OfficialUse
     """A logged correction of the work's details (`work.corrected`, with its reason and the
     values before): only the fields given change; an empty string clears one."""
     changes = body.model_dump(exclude_unset=True, exclude={"reason"})
-    work = lc.correct_work(actor=actor, work_id=work_id, reason=body.reason, **changes)
+    work = await write(lc.correct_work, actor=actor, work_id=work_id, reason=body.reason, **changes)
     response.headers["ETag"] = etag(work)
     return work_detail(lc, work)
 
@@ -111,9 +138,9 @@ async def get_work(work_id: WorkId, lc: LifecycleDep, response: Response):
     """The work, its open proposal with every sign-off (stale and excluded approvals marked
     with the reason), its red flags, and a dry run of the guards: what is still missing.
     The ETag is the work's version, for `If-Match` on apply."""
-    work = lc.get_work(work_id)
+    work, network = work_and_network(lc, work_id)
     response.headers["ETag"] = etag(work)
-    return work_detail(lc, work)
+    return work_detail(lc, work, network, shared=True)
 
 
 @router.get("/{work_id}/history", response_model=list[dict[str, Any]], responses=problems(404))
