@@ -196,7 +196,8 @@ def run_wrk(base_url: str, requests: list[tuple[str, str, dict]], seconds: int,
                re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)}
     count = int(re.search(r"(\d+) requests in", out).group(1))
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    return {"requests": count, "rate": rate, "p50": latency["50"], "p99": latency["99"]}
+    return {"requests": count, "rate": rate, "p50": latency["50"], "p99": latency["99"],
+            "load": os.getloadavg()[0]}
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -228,6 +229,10 @@ def report_wrk(rows: dict[str, list[dict]], args, workers: int) -> None:
         base = base or (rate, p99)
         print(f"{name:<22}{count:>9}{rate:>9.0f}{p50:>9.1f}{p99:>9.1f}"
               f"{rate / base[0]:>15.2f}{p99 / base[1]:>13.1f}")
+    loads = [r["load"] for runs in rows.values() for r in runs]
+    # The machine's other work weighs on every figure: say how loaded it was.
+    print(f"load average (1 min) after each round: {min(loads):.2f}–{max(loads):.2f} "
+          f"({os.cpu_count()} cores)")
 
 
 def main() -> None:
