@@ -1,12 +1,16 @@
 """The same workload as bench/engine.py, written for pyeventsourcing/eventsourcing (the peer).
 
-Each command is get → decide → save, as eventsourcing's own examples do it: the application
-loads the work from its events (default settings: no snapshots, no aggregate cache), calls one
-method that checks the rule and triggers one event, and saves it in its own transaction on
+Each command is get → decide → save, as eventsourcing's own examples do it (and as lifecycle
+does: it loads the work's projection for every command): the application loads the work from
+its events (default settings: no snapshots, no aggregate cache), calls one method that checks
+the rule and triggers one event, and saves it in its own transaction on
 eventsourcing's SQLite recorder (WAL, SQLite's default synchronous=FULL — one fsync per commit,
 as lifecycle's own). It keeps only what the peer needs to run the same commands: stages,
 documents, proposals, sign-offs and the approval count. It does not hash, chain, grow a Merkle
 tree, write projections or log refusals — the things lifecycle does on top.
+
+A second variant keeps the aggregates in memory between commands, so that each command only
+saves its one event: a lower bound on what eventsourcing costs per transaction.
 
 Installed with the optional `bench` extra (`pip install -e '.[bench]'`).
 """
@@ -99,16 +103,35 @@ def _define():
             getattr(work, method)(*args)
             self.save(work)
 
-    return Works
+    class WorksInMemory(Works):
+        """The same commands on aggregates kept in memory: only the save per event."""
+
+        def register(self, **fields) -> UUID:
+            work = Work(**fields)
+            self.save(work)
+            self.held[work.id] = work
+            return work.id
+
+        def command(self, work_id: UUID, method: str, *args):
+            work = self.held[work_id]
+            getattr(work, method)(*args)
+            self.save(work)
+
+    return Works, WorksInMemory
 
 
-def commands_per_second(folder: Path, lifecycles: int, steps, members: int = 3
-                        ) -> tuple[float, int]:
-    """Run `lifecycles` full lifecycles of `steps` (bench/engine.py's STEPS); commands/s."""
-    Works = _define()
+def commands_per_second(folder: Path, lifecycles: int, steps, members: int = 3,
+                        in_memory: bool = False) -> tuple[float, int]:
+    """Run `lifecycles` full lifecycles of `steps` (bench/engine.py's STEPS); commands/s.
+
+    in_memory: keep each aggregate in memory instead of getting it from its events for every
+    command (the peer then only saves: one event per transaction)."""
+    Works, WorksInMemory = _define()
     folder.mkdir(parents=True, exist_ok=True)
-    app = Works(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                     "SQLITE_DBNAME": str(folder / "eventsourcing.db")})
+    app = (WorksInMemory if in_memory else Works)(env={
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": str(folder / ("held.db" if in_memory else "eventsourcing.db"))})
+    app.held = {}
     commands = 0
     started = time.perf_counter()
     for n in range(lifecycles):

@@ -154,19 +154,15 @@ class Prepared:
 
     def __call__(self, conn, params: dict | None = None, *, many: list[dict] | None = None):
         """Run on `conn`; returns the driver's cursor."""
-        sql, order, fixed = self._for(conn.dialect)
-
-        def bind(values: dict):
-            values = {**fixed, **values} if fixed else values
-            return tuple(values[name] for name in order) if order else values
-
+        compiled = self._compiled.get(conn.dialect.name) or self._for(conn.dialect)
+        sql, order, fixed = compiled
         # A DriverTransaction, or a SQLAlchemy Connection (for reads): both end at a cursor.
-        cursor = conn.cursor() if isinstance(conn, DriverTransaction) else \
+        cursor = conn.driver.cursor() if type(conn) is DriverTransaction else \
             conn.connection.driver_connection.cursor()
         if many is not None:
-            cursor.executemany(sql, [bind(values) for values in many])
+            cursor.executemany(sql, [_bind(values, order, fixed) for values in many])
         else:
-            cursor.execute(sql, bind(params or {}))
+            cursor.execute(sql, _bind(params or {}, order, fixed))
         return cursor
 
     def one(self, conn, params: dict | None = None):
@@ -175,6 +171,14 @@ class Prepared:
         row = cursor.fetchone()
         cursor.close()
         return row
+
+
+def _bind(values: dict, order: tuple[str, ...] | None, fixed: dict):
+    """The statement's parameters from named values: a tuple in `order` (positional
+    paramstyles) or the dict itself; `fixed` holds the statement's own literals."""
+    if fixed:
+        values = {**fixed, **values}
+    return tuple([values[name] for name in order]) if order else values
 
 
 _WRITE_QUEUES: dict[int, threading.Lock] = {}

@@ -168,6 +168,10 @@ class Lifecycle(AdminCommands, SigningCommands, ExecutionCommands, WorkCorrectio
         self.blobs = blob_store(engine, self.data_dir)  # documents: database or data folder
         # Test hook: called after a command's entries are written, before commit.
         self.before_commit: Callable[[_Tx], None] | None = None
+        # (log size, time of its last entry) as this process last committed it: the next
+        # write's clock check needs that time, and need not read it again while no other
+        # process has appended (the size says so).
+        self._last_entry: tuple[int, str] | None = None
 
     # ------------------------------------------------------------------ transactions
     @contextmanager
@@ -177,7 +181,7 @@ class Lifecycle(AdminCommands, SigningCommands, ExecutionCommands, WorkCorrectio
             if head is None:
                 _INSERT_HEAD(conn, {"id": 1, "size": 0, "head": "0" * 64, "frontier": ""})
                 head = _LOCK_HEAD.one(conn)
-            tx = _Tx(conn, LogHeadRow(*head), self.clock())
+            tx = _Tx(conn, LogHeadRow(*head), self.clock(), last=self._last_entry)
             try:
                 yield tx
                 tx.flush()
@@ -186,6 +190,8 @@ class Lifecycle(AdminCommands, SigningCommands, ExecutionCommands, WorkCorrectio
                     self.before_commit(tx)
             except conn.integrity_error as exc:
                 raise Conflict(f"conflicting change: {exc}") from exc
+        if tx.entries:  # committed
+            self._last_entry = (tx.size, tx.at)
 
     def _read(self) -> Session:
         return Session(self.engine, expire_on_commit=False)

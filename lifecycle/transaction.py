@@ -104,16 +104,22 @@ class LogHeadRow(NamedTuple):
 class _Tx:
     """One write transaction: the part of the state it loaded, and the entries it appends."""
 
-    def __init__(self, conn: DriverTransaction, head, at: datetime):
+    def __init__(self, conn: DriverTransaction, head, at: datetime,
+                 last: tuple[int, str] | None = None):
+        """`last`: (log size, time of the last entry) if the caller knows it."""
         self.conn = conn
         self.size, self.head_hash = head.size, head.head
         self.at = format_time(at)
         if head.size:
             # The log's time never runs backwards (DESIGN §4): a clock that stepped back is
             # clamped to the previous entry's time.
-            previous = _LAST_AT.one(conn, {"seq": head.size - 1})
-            if previous and previous[0] > self.at:
-                self.at = previous[0]
+            if last is not None and last[0] == head.size:
+                previous = last[1]
+            else:
+                row = _LAST_AT.one(conn, {"seq": head.size - 1})
+                previous = row[0] if row else None
+            if previous and previous > self.at:
+                self.at = previous
         self.at_dt = parse_time(self.at)
         self.state = State(size=head.size, head=head.head)
         self.frontier = [bytes.fromhex(h) for h in head.frontier.split(",") if h]
