@@ -197,7 +197,7 @@ class Lifecycle(AdminCommands, SigningCommands, ExecutionCommands, WorkCorrectio
         return Session(self.engine, expire_on_commit=False)
 
     def _next_id(self, tx: _Tx, table) -> int:
-        return (_MAX_ID[table.name].one(tx.conn)[0] or 0) + 1
+        return tx.next_id(table.name)
 
     # ------------------------------------------------------------------ users
     def create_user(self, *, actor: Actor, username: str, role: str,

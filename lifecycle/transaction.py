@@ -127,6 +127,16 @@ class _Tx:
         self._loaded: dict[tuple[str, int], tuple[str, dict]] = {}
         self._touched: set[tuple[str, int]] = set()
         self.entries: list[dict] = []
+        self._last_ids: dict[str, int] = {}  # table -> the last id this transaction gave out
+
+    def next_id(self, table: str) -> int:
+        """The next id of `table` (users, networks, works, organizations). The projection rows
+        of this transaction's own entries are written only at `flush`, so the ids it already
+        gave out count as well: two organizations registered in one transaction (an award's
+        supplier and a consortium member) get two ids."""
+        stored = _MAX_ID[table].one(self.conn)[0] or 0
+        given = self._last_ids[table] = max(stored, self._last_ids.get(table, 0)) + 1
+        return given
 
     def _row_state(self, kind: str, key: int) -> str | None:
         """The row's state text (None when there is no such row); remembers the row."""

@@ -171,6 +171,18 @@ def test_every_consortium_member_is_excluded(world):
     assert failing(world.apply(proposal.id)) == {"quorum": "2 of 3 approvals"}
 
 
+def test_a_new_supplier_and_a_new_partner_registered_by_one_award_get_two_ids(world):
+    # Neither is registered yet: the award registers both in its one transaction.
+    awarded(world, dict(AWARD, consortium=[CONSORTIUM_PARTNER]))
+    award = world.work.award
+    assert award["supplier_id"] != award["consortium_ids"][0]
+    assert world.lc.get_organization(award["supplier_id"]).tax_id == SUPPLIER["tax_id"]
+    assert world.lc.get_organization(award["consortium_ids"][0]).tax_id == \
+        CONSORTIUM_PARTNER["tax_id"]
+    assert award["consortium_ids"][0] in world.work.excluded_organizations
+    legal(world)
+
+
 def test_a_new_supplier_is_registered_by_its_ruc_and_found_again(world):
     awarded(world)
     supplier_id = world.work.award["supplier_id"]
