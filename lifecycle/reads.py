@@ -4,7 +4,7 @@ projection parsed once per stored text.
 `Lifecycle.get_work` and `get_network` each take a pooled connection and parse the stored
 JSON into dataclasses; a reviewer's GET /works/{id} needs both, and parsing the network (its
 members) and the work (its proposals and sign-offs) was most of the engine's part of the
-request. Here both rows are read in one transaction and every read compares the stored text
+request. Here both rows are read in one statement and every read compares the stored text
 with the text of the objects kept from the last read of that row: equal text, the same
 objects; any change (a sign-off, a member added, by this process or any other), new text and
 a fresh parse. Nothing is ever served that is not what the database holds at the read.
@@ -38,9 +38,11 @@ except ImportError:  # pragma: no cover - engines that decode with the standard 
 
 _WORKS = WorkRow.__table__
 _NETWORKS = NetworkRow.__table__
-_WORK_STATE = Prepared(select(_WORKS.c.state, _WORKS.c.network_id)
-                       .where(_WORKS.c.id == bindparam("key")))
-_NETWORK_STATE = Prepared(select(_NETWORKS.c.state).where(_NETWORKS.c.id == bindparam("key")))
+# One statement, so one round trip to PostgreSQL: the work's row and its network's.
+_WORK_AND_NETWORK = Prepared(
+    select(_WORKS.c.state, _WORKS.c.network_id, _NETWORKS.c.state)
+    .select_from(_WORKS.outerjoin(_NETWORKS, _NETWORKS.c.id == _WORKS.c.network_id))
+    .where(_WORKS.c.id == bindparam("key")))
 
 # Rows kept per kind; past it the cache starts again (a cheap bound, no bookkeeping per hit).
 MAX_KEPT = 1024
@@ -69,15 +71,14 @@ class Projections:
     def work_and_network(self, engine, work_id: int) -> tuple[Work, Network]:
         """The work and its network as stored now (NotFound for an unknown work)."""
         with DriverTransaction(engine, write=False) as conn:
-            row = _WORK_STATE.one(conn, {"key": work_id})
-            if row is None:
-                raise NotFound(f"work {work_id} not found")
-            work_text, network_id = row
-            network_row = _NETWORK_STATE.one(conn, {"key": network_id})
-        if network_row is None:
+            row = _WORK_AND_NETWORK.one(conn, {"key": work_id})
+        if row is None:
+            raise NotFound(f"work {work_id} not found")
+        work_text, network_id, network_text = row
+        if network_text is None:
             raise NotFound(f"network {network_id} not found")
         return (self._parsed("work", work_id, work_text, _parse_work),
-                self._parsed("network", network_id, network_row[0], _parse_network))
+                self._parsed("network", network_id, network_text, _parse_network))
 
 
 _of_lifecycle: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -3,7 +3,9 @@
 Most routes are coroutines that call the engine directly on the event loop. A command takes
 about a millisecond and appends are serialized anyway; sending each request (and each sync
 dependency) through the thread pool cost more than the work, and the threads only fought over
-the GIL (bench/load.py: 3x the throughput, a fraction of the p99). Routes that can take long —
+the GIL (bench/load.py: 3x the throughput, a fraction of the p99). On PostgreSQL, where every
+statement waits for the server, commands go to one writer thread and the busiest reads to a
+few reader threads (api/writer.py); on SQLite they run inline. Routes that can take long —
 uploads (hashing up to the size limit), password hashing, checkpoint signing and log exports —
 stay plain functions, which FastAPI runs in its thread pool.
 """

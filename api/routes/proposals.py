@@ -3,7 +3,7 @@ signed off by the members of its network."""
 
 from fastapi import APIRouter, Request, Response
 
-from api.writer import write
+from api.writer import read, write
 from api.deps import IfMatch, LifecycleDep, MemberUser, OfficialUser
 from api.routes.works import etag
 from api.schemas import (
@@ -38,9 +38,9 @@ def spanish_words(request: Request):
     return Words(translations("es"), Formats("es"))
 
 
-def proposal_out(lc: Lifecycle, work_id: int, proposal: Proposal) -> ProposalOut:
+async def proposal_out(lc: Lifecycle, work_id: int, proposal: Proposal) -> ProposalOut:
     """The proposal as committed, with its tally against the network as it stands."""
-    work, network = work_and_network(lc, work_id)
+    work, network = await read(lc, work_and_network, lc, work_id)
     return ProposalOut.of(work, network, work.proposal(proposal.id))
 
 
@@ -52,12 +52,12 @@ async def open_proposal(work_id: WorkId, body: ProposalIn, actor: OfficialUser, 
         lc.open_proposal, actor=actor, work_id=work_id, trigger=body.trigger,
         justification=body.justification, award=body.award.model_dump() if body.award else None,
         amendment=body.amendment.model_dump(exclude_none=True) if body.amendment else None)
-    return proposal_out(lc, work_id, proposal)
+    return await proposal_out(lc, work_id, proposal)
 
 
 @router.get("/{proposal_id}", response_model=ProposalOut, responses=problems(404))
 async def get_proposal(work_id: WorkId, proposal_id: ProposalId, lc: LifecycleDep):
-    work, network = work_and_network(lc, work_id)
+    work, network = await read(lc, work_and_network, lc, work_id)
     proposal = work.proposal(proposal_id)
     if proposal is None:
         raise NotFound(f"proposal {proposal_id} of work {work.code} not found")
@@ -73,7 +73,7 @@ async def record_signoff(work_id: WorkId, proposal_id: ProposalId, body: SignOff
     proposal = await write(
         lc.record_signoff, actor=actor, work_id=work_id, proposal_id=proposal_id,
         decision=body.decision, reason=body.reason, statement=body.statement, proof=body.proof)
-    return proposal_out(lc, work_id, proposal)
+    return await proposal_out(lc, work_id, proposal)
 
 
 @router.get("/{proposal_id}/statement", responses=problems(403, 404, 409))
@@ -129,7 +129,7 @@ async def withdraw_proposal(work_id: WorkId, proposal_id: ProposalId, actor: Off
                       lc: LifecycleDep):
     proposal = await write(
         lc.withdraw_proposal, actor=actor, work_id=work_id, proposal_id=proposal_id)
-    return proposal_out(lc, work_id, proposal)
+    return await proposal_out(lc, work_id, proposal)
 
 
 @router.post("/{proposal_id}/overrule", response_model=ProposalOut,
@@ -141,4 +141,4 @@ async def overrule_block(work_id: WorkId, proposal_id: ProposalId, body: Overrul
     proposal = await write(
         lc.overrule_block, actor=actor, work_id=work_id, proposal_id=proposal_id,
         user_id=body.user_id, reason=body.reason)
-    return proposal_out(lc, work_id, proposal)
+    return await proposal_out(lc, work_id, proposal)

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from api.writer import write
+from api.writer import read, write
 from api.deps import LifecycleDep, OfficialUser
 from api.schemas import (
     DocumentOut,
@@ -138,7 +138,7 @@ async def get_work(work_id: WorkId, lc: LifecycleDep, response: Response):
     """The work, its open proposal with every sign-off (stale and excluded approvals marked
     with the reason), its red flags, and a dry run of the guards: what is still missing.
     The ETag is the work's version, for `If-Match` on apply."""
-    work, network = work_and_network(lc, work_id)
+    work, network = await read(lc, work_and_network, lc, work_id)
     response.headers["ETag"] = etag(work)
     return work_detail(lc, work, network, shared=True)
 
