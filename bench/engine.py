@@ -1,9 +1,16 @@
-"""Engine throughput and log proof cost, each beside a baseline measured in the same run.
+"""Engine throughput and log proof cost, beside baselines and a peer measured in the same run.
 
-    python bench/engine.py [--lifecycles 40] [--log-size 1000000]
+    python bench/engine.py [--lifecycles 40] [--rounds 3] [--log-size 1000000]
+    (the peer needs the optional extra: pip install -e '.[bench]')
 
 1. Full lifecycles (design → closure) in-process on a SQLite file, every command its own
-   transaction, against raw sqlite3 doing one single-row INSERT per transaction (same pragmas).
+   transaction, in interleaved rounds against
+   - pyeventsourcing/eventsourcing running the same commands get → decide → save on its SQLite
+     recorder (bench/peer_eventsourcing.py), and the same with its aggregates held in memory
+     (save only, one event per transaction);
+   - raw sqlite3 doing one single-row INSERT per transaction.
+   All three with WAL and synchronous=FULL: one fsync per commit, as lifecycle runs.
+   The ratio that counts is commands/s against eventsourcing get-decide-save, round by round.
 2. A log of --log-size entries: the root and an inclusion proof from stored Merkle nodes,
    against a single primary-key read of one node. The big log is written straight into the
    tables (synthetic entries, real tree) because building it through the service would take
