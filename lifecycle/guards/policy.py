@@ -36,8 +36,23 @@ def below_floors(settings: dict) -> list[Floor]:
 def stricter(pinned: dict | None, current: Policy) -> Policy:
     """The stricter of the policy pinned when the proposal opened and the policy in force now,
     field by field: lowering the quorum between sign-offs and apply gains nothing."""
+    global _last_stricter
     if not pinned:
         return current
+    last = _last_stricter
+    if pinned is last[0] and (current is last[1] or current is last[2]):
+        # The same two policies as the call before (a guard run asks once per guard), or the
+        # result of that call itself: the stricter of the two is idempotent.
+        return last[2]
+    result = _stricter(pinned, current)
+    _last_stricter = (pinned, current, result)  # policies are replaced, never changed in place
+    return result
+
+
+_last_stricter: tuple = (None, None, None)  # (pinned, current, stricter): the last call's
+
+
+def _stricter(pinned: dict, current: Policy) -> Policy:
     pin = Policy(**{k: v for k, v in pinned.items() if k in Policy.__dataclass_fields__})
     sla = dict(current.stage_sla_days)
     for stage, days in pin.stage_sla_days.items():
