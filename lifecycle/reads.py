@@ -16,7 +16,6 @@ work still equals a fresh parse after being served).
 
 from __future__ import annotations
 
-import json
 import threading
 import weakref
 
@@ -26,15 +25,8 @@ from lifecycle.db import DriverTransaction, NetworkRow, Prepared, WorkRow
 from lifecycle.errors import NotFound
 from lifecycle.model import Network, Work
 
-try:  # the engine's own decoder, where it has one
-    from lifecycle.projection import network as _parse_network
-    from lifecycle.projection import work as _parse_work
-except ImportError:  # pragma: no cover - engines that decode with the standard library
-    def _parse_work(text: str) -> Work:
-        return Work.from_dict(json.loads(text))
-
-    def _parse_network(text: str) -> Network:
-        return Network.from_dict(json.loads(text))
+from lifecycle.projection import network as _parse_network
+from lifecycle.projection import work as _parse_work
 
 _WORKS = WorkRow.__table__
 _NETWORKS = NetworkRow.__table__
