@@ -13,6 +13,7 @@ from api.deps import optional_user
 from api.main import create_app
 from lifecycle import reads
 from lifecycle.bootstrap import open_lifecycle
+from tests.conftest import PG_URL
 
 API = "/api/v1"
 
@@ -134,11 +135,15 @@ def test_commands_run_on_the_writer_thread_on_postgresql_and_still_refuse(lc, ap
         lc.before_commit = None
 
 
+# PostgreSQL only: on SQLite commands run on the event loop by design (api/writer.py).
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="LIFECYCLE_TEST_DATABASE_URL is not set: no PostgreSQL "
+                                       "to test against")
+@pytest.mark.parametrize("backend", ["postgresql"])
 def test_a_write_does_not_hold_up_a_read(lc, api):
-    """While a command waits inside its transaction, the same app still answers a read
-    (PostgreSQL: the command waits on the writer thread; SQLite runs it on the loop)."""
-    if not on_postgresql(lc):
-        pytest.skip("on SQLite commands run on the event loop (api/writer.py)")
+    """While a command waits inside its transaction on the writer thread, the same app still
+    answers a read."""
+    assert on_postgresql(lc)
     api.ok(api.attach("feasibilityStudy"), 201)
     proposal = api.ok(api.propose("approve_design"), 201)["id"]
     entered, release = threading.Event(), threading.Event()
