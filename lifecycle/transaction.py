@@ -146,24 +146,27 @@ class _Tx:
         self._loaded[(kind, key)] = (row[0], dict(zip(_COLUMNS[kind], row[1:])))
         return row[0]
 
-    def network(self, network_id: int) -> Network:
-        if network_id not in self.state.networks:
-            text = self._row_state("network", network_id)
+    def _load(self, kind: str, key: int, held: dict, parse):
+        """The object `kind` `key`, from `held` (the state's) or its row; None if no row."""
+        if key not in held:
+            text = self._row_state(kind, key)
             if text is None:
-                raise NotFound(f"network {network_id} not found")
-            self.state.networks[network_id] = projection.network(text)
-        return self.state.networks[network_id]
+                return None
+            held[key] = parse(text)
+        return held[key]
+
+    def network(self, network_id: int) -> Network:
+        network = self._load("network", network_id, self.state.networks, projection.network)
+        if network is None:
+            raise NotFound(f"network {network_id} not found")
+        return network
 
     def organization(self, organization_id: int | None) -> Organization | None:
         """The organization, or None when there is none with that id."""
         if organization_id is None or type(organization_id) is not int:
             return None
-        if organization_id not in self.state.organizations:
-            text = self._row_state("organization", organization_id)
-            if text is None:
-                return None
-            self.state.organizations[organization_id] = projection.organization(text)
-        return self.state.organizations[organization_id]
+        return self._load("organization", organization_id, self.state.organizations,
+                          projection.organization)
 
     def organization_by_tax_id(self, tax_id: str | None) -> Organization | None:
         row = _ORG_BY_TAX_ID.one(self.conn, {"tax_id": tax_id}) if tax_id else None
@@ -183,12 +186,10 @@ class _Tx:
                 _USERS_BY_PERSON(self.conn, {"person_id": person_id}).fetchall()]
 
     def work(self, work_id: int) -> Work:
-        if work_id not in self.state.works:
-            text = self._row_state("work", work_id)
-            if text is None:
-                raise NotFound(f"work {work_id} not found")
-            self.state.works[work_id] = projection.work(text)
-        return self.state.works[work_id]
+        work = self._load("work", work_id, self.state.works, projection.work)
+        if work is None:
+            raise NotFound(f"work {work_id} not found")
+        return work
 
     def emit(self, type_: str, actor, data: dict) -> dict:
         """Append one entry to the log and apply it to the loaded state."""

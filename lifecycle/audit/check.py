@@ -16,6 +16,7 @@ from sqlmodel import Session
 from lifecycle.db import LogEntry, LogHead, MerkleNode, NetworkRow, User, WorkRow
 from lifecycle.log.canonical import CanonicalError, check_canonical
 from lifecycle.log.merkle import leaf_hash, nodes_to_store_on_append
+from lifecycle.model import State
 from lifecycle.reducer import ReplayError
 
 BATCH = 2000

@@ -37,13 +37,12 @@ from lifecycle.audit.verify import (
     _default_workers,
     _read_text,
     chunk_results,
-    decode_verified,
     prev_reason,
 )
 from lifecycle import permissions as may
 from lifecycle.audit.judge import judge, who
 from lifecycle.guards import GuardState, approval_tally, evaluate
-from lifecycle.log.canonical import CanonicalError, parse_time
+from lifecycle.log.canonical import CanonicalError, decode_verified, parse_time
 from lifecycle.log.merkle import StreamingRoot
 from lifecycle.model import State, Work
 from lifecycle.reducer import ReplayError, apply

@@ -21,9 +21,8 @@ first problem reported is the same as a sequential walk would report.
 
 Re-encoding: the rfc8785 package is the reference encoder. It is pure Python (about 110 µs per
 entry, ten times the whole budget of the other checks), so each line first takes a fast path:
-the C json decoder (refusing floats and NaN), then a C encoder (orjson when installed, else the
-standard library's), which emit exactly the RFC 8785 bytes for every value of the profile
-except objects with keys beyond the BMP (UTF-16 versus code point order). A line is accepted on
+the C json decoder (refusing floats and NaN), then orjson's encoder, which emit exactly the
+RFC 8785 bytes for every value of the profile except objects with keys beyond the BMP (UTF-16 versus code point order). A line is accepted on
 the fast path only when it is an object or array without floats, NaN or integers of 16 digits
 or more, all-BMP and NFC, and re-encodes to the same bytes; any other line goes to the strict
 decoder of lifecycle.log.canonical and then rfc8785, which accepts it or says why not. The two
@@ -35,7 +34,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import json.encoder
 import json.scanner
 import os
 import re
@@ -49,6 +47,7 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
+import orjson
 import rfc8785
 
 from lifecycle.evidence.signature_audit import SignatureAudit, check_signoffs
@@ -104,11 +103,9 @@ def _refuse(text: str):
 
 
 _DECODER = json.JSONDecoder(parse_float=_refuse, parse_constant=_refuse)
-# The C scanner and encoder, made once: JSONDecoder.decode and JSONEncoder.encode wrap them in
-# Python code that builds a new C encoder per call, which costs as much as the encoding itself.
+# The C scanner, made once: JSONDecoder.decode wraps it in Python code that costs as much as
+# the scan itself.
 _scan = json.scanner.c_make_scanner(_DECODER)
-_c_encode = json.encoder.c_make_encoder(None, None, json.encoder.c_encode_basestring, None,
-                                        ":", ",", True, False, False)
 
 
 def _fast_decode(text: str) -> object:
@@ -118,45 +115,11 @@ def _fast_decode(text: str) -> object:
     return value
 
 
-def _reencodes_stdlib(value: object, raw: bytes, text: str) -> bool:
-    return "".join(_c_encode(value, 0)) == text
-
-
-def _reencodes_orjson(value: object, raw: bytes, text: str) -> bool:
+def _reencodes(value: object, raw: bytes) -> bool:
+    """orjson re-encodes five times faster than the standard library and emits the RFC 8785
+    bytes for every value that reaches this check (tests/test_audit_verify.py compares its
+    verdicts with rfc8785's)."""
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS) == raw
-
-
-# orjson, when installed, re-encodes five times faster than the standard library and emits the
-# same bytes for every value that reaches this check (tests/test_audit_verify.py runs the
-# equivalence with both); it is optional, the verdict never depends on it.
-try:
-    import orjson
-except ImportError:  # pragma: no cover - depends on the installation
-    orjson_available, _reencodes = False, _reencodes_stdlib
-else:
-    orjson_available, _reencodes = True, _reencodes_orjson
-
-
-def _decode_verified_stdlib(raw: bytes) -> object:
-    return _fast_decode(raw.decode("utf-8"))
-
-
-def _decode_verified_orjson(raw: bytes) -> object:
-    # A verified line holds no floats, NaN or integers beyond ±(2^53−1), and no duplicate keys:
-    # orjson gives the same value as the standard decoder, two to three times faster. Anything
-    # it does not take (a lone surrogate escape) goes to the standard decoder.
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return _decode_verified_stdlib(raw)
-
-
-def decode_verified(raw: bytes) -> object:
-    """Decode a line that a worker already verified (the same bytes give the same value)."""
-    return _decode_verified(raw)
-
-
-_decode_verified = _decode_verified_orjson if orjson_available else _decode_verified_stdlib
 
 
 def canonical_value(raw: bytes, *, reference: bool = False) -> object:
@@ -176,7 +139,7 @@ def _fast_value(raw: bytes):
     text = raw.decode("utf-8")
     value = _fast_decode(text)
     # A bare scalar (never an entry) has no number opener before it: strict path.
-    if type(value) in (dict, list) and _reencodes(value, raw, text):
+    if type(value) in (dict, list) and _reencodes(value, raw):
         skeleton = raw.translate(_SKELETON)
         if _LONG_NUMBER not in skeleton and _LONG_NEGATIVE not in skeleton and (
                 text.isascii() or (_ASTRAL not in skeleton

@@ -10,7 +10,6 @@ auditor reach one verdict.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import replace
 
 from lifecycle.evidence.keys import (
@@ -21,6 +20,7 @@ from lifecycle.evidence.keys import (
     parse_evidence,
 )
 from lifecycle.evidence.statement import DOSSIER_TYPES
+from lifecycle.log.canonical import decode_verified
 
 
 # --------------------------------------------------------------------- offline audit
@@ -42,19 +42,6 @@ def entry_type(raw: bytes) -> bytes:
 
 
 _AUDITED_BYTES = frozenset(t.encode() for t in AUDITED_TYPES)
-
-try:  # the lines were verified (no floats, no big integers): orjson decodes them alike, faster
-    from orjson import JSONDecodeError as _OrjsonError
-    from orjson import loads as _orjson_loads
-except ImportError:  # pragma: no cover - depends on the installation
-    _loads = json.loads
-else:
-    def _loads(raw: bytes):
-        try:
-            return _orjson_loads(raw)
-        except _OrjsonError:
-            return json.loads(raw)
-
 
 class SignatureAudit:
     """`audit verify`'s check of keys and member signatures, entry by entry, in log order.
@@ -85,7 +72,7 @@ class SignatureAudit:
         for offset, raw in enumerate(blob.split(b"\n", count)[:count]):
             if entry_type(raw) in _AUDITED_BYTES:
                 seq = start + offset
-                problem = self.check(seq, raw, _loads(raw))
+                problem = self.check(seq, raw, decode_verified(raw))
                 if problem:
                     return seq, problem
         return None
@@ -173,7 +160,7 @@ def check_signoffs(origin: str, jobs: list[tuple]) -> tuple[int, str] | None:
     """Run deferred sign-off checks (SignatureAudit(defer=True)), in order: the first problem
     as (seq, reason), exactly as the sequential check reports it."""
     for seq, raw, opened, dossier, key in jobs:
-        entry = _loads(raw)
+        entry = decode_verified(raw)
         data = entry["data"]
         audit = SignatureAudit(origin)
         if opened is not None:

@@ -12,19 +12,13 @@ and the bundle's checkpoint note:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from lifecycle.evidence.policy import POLICY_FILE, Policy, PolicyError, load_policy, parse_policy
+from lifecycle.log.canonical import decode_verified
 from lifecycle.log.note import NoteError, Verifier
-
-
-try:  # several times faster than the standard library; the verdict never depends on it
-    from orjson import loads as _loads
-except ImportError:  # pragma: no cover - depends on the installation
-    _loads = json.loads
 
 
 CLOCK_SKEW_SECONDS = 60  # a witness's clock may lag the log's by this much without an alarm
@@ -130,7 +124,7 @@ def late_entry(entries: Path, bounds: list[tuple[int, str, int]]) -> str | None:
             size, witness, timestamp = earliest[index]
             bound = datetime.fromtimestamp(timestamp + CLOCK_SKEW_SECONDS, timezone.utc
                                            ).strftime("%Y-%m-%dT%H:%M:%S")
-            at = _loads(line)["at"]  # lines already verified: valid, canonical entries
+            at = decode_verified(line)["at"]  # lines already verified: valid, canonical entries
             if at[:19] > bound:
                 cosigned = datetime.fromtimestamp(timestamp, timezone.utc).strftime(
                     "%Y-%m-%dT%H:%M:%SZ")

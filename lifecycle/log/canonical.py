@@ -24,6 +24,8 @@ import re
 import unicodedata
 from datetime import datetime, timezone
 
+import orjson
+
 __all__ = [
     "MAX_INT",
     "CanonicalError",
@@ -325,3 +327,14 @@ def parse_time(text: str) -> datetime:
         return datetime.fromisoformat(text[:-1] + "+00:00")
     except ValueError as exc:
         raise CanonicalError(f"time {text!r} is not a valid date: {exc}") from None
+
+
+def decode_verified(raw: bytes) -> object:
+    """Decode a line already checked to be canonical (no floats, NaN, integers beyond
+    ±(2^53−1) or duplicate keys): orjson gives the same value as the standard decoder, two to
+    three times faster. Anything it does not take (a lone surrogate escape) goes to the
+    standard decoder."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
